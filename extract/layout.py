@@ -1,0 +1,46 @@
+"""Group words into visual lines and phrases."""
+
+from __future__ import annotations
+
+from statistics import median
+
+from models import Word
+
+
+def words_to_lines(words: list[Word], tolerance: float = 0.5) -> list[list[Word]]:
+    """Words grouped into lines (vertical overlap of at least `tolerance` of the smaller height)."""
+    lines: list[list[Word]] = []
+    tops: list[tuple[float, float]] = []
+    for w in sorted(words, key=lambda w: (w.yc, w.x0)):
+        for i, (top, bottom) in enumerate(tops):
+            overlap = min(bottom, w.bottom) - max(top, w.top)
+            if overlap >= tolerance * min(bottom - top, w.height):
+                lines[i].append(w)
+                tops[i] = (min(top, w.top), max(bottom, w.bottom))
+                break
+        else:
+            lines.append([w])
+            tops.append((w.top, w.bottom))
+    ordered = sorted(zip(tops, lines, strict=True), key=lambda t: t[0][0])
+    return [sorted(line, key=lambda w: w.x0) for _, line in ordered]
+
+
+def line_height(words: list[Word]) -> float:
+    """The median word height, a stand-in for the font size."""
+    return median(w.height for w in words) if words else 10.0
+
+
+def words_to_phrases(line: list[Word], gap: float) -> list[list[Word]]:
+    """Split one line into runs of words separated by less than `gap`."""
+    phrases: list[list[Word]] = []
+    for w in sorted(line, key=lambda w: w.x0):
+        if phrases and w.x0 - phrases[-1][-1].x1 < gap:
+            phrases[-1].append(w)
+        else:
+            phrases.append([w])
+    return phrases
+
+
+def join_words(words: list[Word]) -> str:
+    """The text of words in reading order, lines joined by a space."""
+    return " ".join(" ".join(w.text for w in line) for line in words_to_lines(words))

@@ -1,0 +1,335 @@
+"""Find annex tables on a page: ruled ones from their rulings, borderless ones from the layout.
+
+The choice is made per table from evidence (a grid of rulings or none) and recorded in the
+table's parsing report; both paths end in the same cell grid (`extract.grid`)."""
+
+from __future__ import annotations
+
+import re
+from statistics import median
+
+from extract.grid import SNAP, cluster, grid_rows
+from extract.layout import line_height, words_to_lines, words_to_phrases
+from models import BBox, Cell, Page, PageTable, ParsingReport, RawRow, Ruling, Word
+from normalize.amounts import parse_amount
+from normalize.columns import header_hits
+
+MIN_HEADER_FIELDS = 3
+_ANNEX_TITLE = re.compile(r"^\s*annexe\s*(n°\s*)?(\d+|[IVX]+)\b", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------- ruled tables
+
+
+def _merge_segments(rulings: list[Ruling], orientation: str) -> list[Ruling]:
+    """Collinear, touching segments joined into one ruling."""
+    segs = [r for r in rulings if r.orientation == orientation]
+    key = (lambda r: r.top) if orientation == "h" else (lambda r: r.x0)
+    out: list[Ruling] = []
+    for pos in cluster([key(r) for r in segs]):
+        group = [r for r in segs if abs(key(r) - pos) <= SNAP]
+        if orientation == "h":
+            spans = sorted((r.x0, r.x1) for r in group)
+        else:
+            spans = sorted((r.top, r.bottom) for r in group)
+        cur = list(spans[0])
+        for a, b in spans[1:]:
+            if a <= cur[1] + SNAP:
+                cur[1] = max(cur[1], b)
+            else:
+                out.append(_ruling(orientation, pos, cur))
+                cur = [a, b]
+        out.append(_ruling(orientation, pos, cur))
+    return out
+
+
+def _ruling(orientation: str, pos: float, span: list[float]) -> Ruling:
+    if orientation == "h":
+        return Ruling(orientation="h", x0=span[0], x1=span[1], top=pos, bottom=pos)
+    return Ruling(orientation="v", x0=pos, x1=pos, top=span[0], bottom=span[1])
+
+
+def _components(hs: list[Ruling], vs: list[Ruling]) -> list[tuple[list[Ruling], list[Ruling]]]:
+    """Groups of rulings that touch one another: one group per drawn table."""
+    items = hs + vs
+    parent = list(range(len(items)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, h in enumerate(hs):
+        for j, v in enumerate(vs, len(hs)):
+            if h.x0 - SNAP <= v.x0 <= h.x1 + SNAP and v.top - SNAP <= h.top <= v.bottom + SNAP:
+                parent[find(i)] = find(j)
+    groups: dict[int, tuple[list[Ruling], list[Ruling]]] = {}
+    for i, r in enumerate(items):
+        g = groups.setdefault(find(i), ([], []))
+        (g[0] if r.orientation == "h" else g[1]).append(r)
+    return [g for g in groups.values() if len(g[0]) >= 2 and len(g[1]) >= 2]
+
+
+def ruled_tables(page: Page) -> list[tuple[BBox, list[RawRow]]]:
+    """Every grid of rulings on the page, cut into rows of cells."""
+    hs = _merge_segments(page.rulings, "h")
+    vs = _merge_segments(page.rulings, "v")
+    found = []
+    for ghs, gvs in _components(hs, vs):
+        ys = cluster([h.top for h in ghs])
+        xs = cluster([v.x0 for v in gvs])
+        if len(xs) < 3 or len(ys) < 2:
+            continue
+        box = BBox(x0=xs[0], top=ys[0], x1=xs[-1], bottom=ys[-1])
+        words = [w for w in page.words if box.x0 - 2 <= w.xc <= box.x1 + 2 and box.top <= w.yc <= box.bottom]
+        rows = grid_rows(words, xs, ys, gvs, page.number)
+        if rows:
+            found.append((box, rows))
+    return found
+
+
+# ---------------------------------------------------------------- header rows
+
+
+def _is_amount(text: str) -> bool:
+    a = parse_amount(text)
+    return a.value is not None and bool(re.search(r"\d{3}", text))
+
+
+def header_row_count(rows: list[RawRow]) -> int:
+    """How many leading rows are column headers (words of the vocabulary, no amounts)."""
+    n = 0
+    for row in rows[:3]:
+        texts = [c.text for c in row.cells if c.text]
+        hits: set[str] = set()
+        for t in texts:
+            hits |= header_hits(t)
+        if any(_is_amount(t) for t in texts):
+            break
+        headerish = sum(bool(header_hits(t)) for t in texts)
+        if len(hits) >= MIN_HEADER_FIELDS or (
+            n and headerish * 2 >= len(texts) and all(len(t) <= 60 for t in texts)
+        ):
+            n += 1
+        else:
+            break
+    return n
+
+
+def combine_header(rows: list[RawRow]) -> list[Cell]:
+    """One header cell per column; a spanning cell's words lead each column it covers."""
+    ncol = len(rows[0].cells)
+    parts: list[list[str]] = [[] for _ in range(ncol)]
+    boxes: list[list[BBox]] = [[] for _ in range(ncol)]
+    for row in rows:
+        for i, c in enumerate(row.cells):
+            if c.span >= 1 and c.text:
+                for k in range(i, min(ncol, i + c.span)):
+                    parts[k].append(c.text)
+                    if c.bbox:
+                        boxes[k].append(c.bbox)
+    return [Cell(text=" ".join(p), lines=p, bbox=BBox.union(b)) for p, b in zip(parts, boxes, strict=True)]
+
+
+# ---------------------------------------------------------------- borderless tables
+
+
+def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
+    """Indexes of lines that read like a header: several column wordings side by side."""
+    found = []
+    for i, line in enumerate(lines):
+        hits: set[str] = set()
+        phrases = 0
+        for ph in words_to_phrases(line, gap):
+            h = header_hits(" ".join(w.text for w in ph))
+            phrases += bool(h)
+            hits |= h
+        if phrases >= MIN_HEADER_FIELDS and len(hits) >= MIN_HEADER_FIELDS and not any(
+            _is_amount(w.text) for w in line
+        ):
+            found.append(i)
+    return found
+
+
+def _gutters(phrases: list[tuple[float, float]], x0: float, x1: float, min_width: float) -> list[float]:
+    """Column separators: the middles of x-ranges that (almost) no phrase covers."""
+    step = 0.5
+    n = int((x1 - x0) / step) + 1
+    cover = [0] * n
+    for a, b in phrases:
+        for k in range(max(0, int((a - x0) / step)), min(n, int((b - x0) / step) + 1)):
+            cover[k] += 1
+    tolerance = max(0, len(phrases) // 150)
+    seps, start = [], None
+    for k, c in enumerate([*cover, 10**9]):
+        if c <= tolerance and start is None:
+            start = k
+        elif c > tolerance and start is not None:
+            if (k - start) * step >= min_width and start > 0 and k < n:
+                seps.append(x0 + (start + k) / 2 * step)
+            start = None
+    return seps
+
+
+def borderless_table(
+    page: Page, inherited: list[float] | None = None
+) -> tuple[BBox, list[RawRow], list[float], str] | None:
+    """A table found from its header words and the alignment below them, or, on a page that
+    continues a borderless table without repeating its header, from the inherited columns."""
+    words = page.words
+    if not words:
+        return None
+    lh = line_height(words)
+    gap = 0.6 * lh
+    lines = words_to_lines(words)
+    anchors = _anchor_lines(lines, gap)
+    if anchors:
+        start = anchors[0]
+        header_top = min(w.top for w in lines[start])
+    elif (
+        inherited
+        and len({_col(w.xc, inherited) for ln in lines[:3] for w in ln}) >= 2
+        and not any(_ANNEX_TITLE.match(" ".join(w.text for w in ln)) for ln in lines[:3])
+    ):
+        start, header_top = 0, min(w.top for w in lines[0])
+    else:
+        return None
+    # the body runs down until a large vertical gap (footer) or a new title
+    end = start
+    for k in range(start + 1, len(lines)):
+        prev_bottom = max(w.bottom for w in lines[k - 1])
+        top = min(w.top for w in lines[k])
+        text = " ".join(w.text for w in lines[k])
+        if top - prev_bottom > 3.0 * lh or _ANNEX_TITLE.match(text):
+            break
+        if k in anchors and k > start + 3:
+            break
+        end = k
+    region = [w for ln in lines[start : end + 1] for w in ln]
+    if inherited and not anchors:
+        seps = inherited
+        x0, x1 = seps[0], seps[-1]
+        evidence = "pas de réglures ; colonnes héritées de la page précédente"
+    else:
+        x0 = min(w.x0 for w in region) - 1
+        x1 = max(w.x1 for w in region) + 1
+        phrases = [(ph[0].x0, ph[-1].x1) for ln in lines[start : end + 1] for ph in words_to_phrases(ln, gap)]
+        inner = _gutters(phrases, x0, x1, min_width=0.5 * lh)
+        seps = [x0, *inner, x1]
+        evidence = "pas de réglures ; colonnes tirées de l'alignement des mots"
+    bottom = max(w.bottom for w in region) + 1
+    ys = _row_cuts(lines[start : end + 1], seps, header_top, bottom, lh, page, bool(anchors))
+    rows = grid_rows(region, seps, ys, None, page.number)
+    return BBox(x0=x0, top=header_top, x1=x1, bottom=bottom), rows, seps, evidence
+
+
+def _row_cuts(
+    lines: list[list[Word]], seps: list[float], top: float, bottom: float, lh: float, page: Page, has_header: bool
+) -> list[float]:
+    """Horizontal cuts: below the header, then wherever a gap opens and several columns start anew."""
+    cuts = [top - 1]
+    i0 = 0
+    if has_header:
+        i0 = _header_end(lines, lh, page)
+        cuts.append((max(w.bottom for w in lines[i0 - 1]) + min(w.top for w in lines[i0])) / 2 if i0 < len(lines)
+                    else bottom)
+    gaps = [
+        min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1]) for k in range(i0 + 1, len(lines))
+    ]
+    typical = median([g for g in gaps if g > -lh] or [0.0])
+    threshold = max(0.45 * lh, typical + 0.3 * lh)
+    for k in range(i0 + 1, len(lines)):
+        prev_bottom = max(w.bottom for w in lines[k - 1])
+        top_k = min(w.top for w in lines[k])
+        if top_k - prev_bottom < threshold:
+            continue
+        cols = {_col(w.xc, seps) for w in lines[k]}
+        first_col = min(cols)
+        if len(cols) >= 2 or first_col == 0:
+            cuts.append((prev_bottom + top_k) / 2)
+    cuts.append(bottom)
+    return cuts
+
+
+def _col(x: float, seps: list[float]) -> int:
+    for i in range(len(seps) - 1):
+        if x < seps[i + 1]:
+            return i
+    return len(seps) - 2
+
+
+def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
+    """Index of the first body line after the header that starts at lines[0]."""
+    top = min(w.top for w in lines[0])
+    rules = sorted(
+        r.top for r in page.rulings if r.orientation == "h" and top < r.top < top + 8 * lh and r.x1 - r.x0 > 100
+    )
+    if rules:
+        for k, ln in enumerate(lines):
+            if min(w.top for w in ln) > rules[0]:
+                return k
+    bold = sum(w.bold for w in lines[0]) > len(lines[0]) / 2
+    for k in range(1, len(lines)):
+        gap = min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1])
+        is_bold = sum(w.bold for w in lines[k]) > len(lines[k]) / 2
+        if (bold and not is_bold) or gap > 0.6 * lh or any(_is_amount(w.text) for w in lines[k]):
+            return k
+    return len(lines)
+
+
+# ---------------------------------------------------------------- per page
+
+
+def _title_above(page: Page, top: float) -> str:
+    """The text lines just above a table (its annex title, if any)."""
+    above = [w for w in page.words if w.bottom <= top + 1 and w.top >= top - 80]
+    return " ".join(" ".join(w.text for w in ln) for ln in words_to_lines(above))
+
+
+def page_to_tables(page: Page, inherited: list[float] | None = None) -> list[PageTable]:
+    """The tables of one page, ruled where rulings draw a grid, borderless otherwise."""
+    tables: list[PageTable] = []
+    for box, rows in ruled_tables(page):
+        n = header_row_count(rows)
+        header = combine_header(rows[:n]) if n else []
+        for r in rows[:n]:
+            r.kind = "header"
+        tables.append(
+            PageTable(
+                page=page.number,
+                bbox=box,
+                header=header,
+                rows=rows,
+                title=_title_above(page, box.top),
+                report=ParsingReport(
+                    method="ruled",
+                    evidence=f"grille de réglures ({len(rows)} bandes)",
+                    confidence=1.0 if n else 0.6,
+                    rows=len(rows) - n,
+                ),
+            )
+        )
+    if tables:
+        return tables
+    found = borderless_table(page, inherited)
+    if found is None:
+        return []
+    box, rows, seps, evidence = found
+    n = header_row_count(rows)
+    header = combine_header(rows[:n]) if n else []
+    for r in rows[:n]:
+        r.kind = "header"
+    return [
+        PageTable(
+            page=page.number,
+            bbox=box,
+            header=header,
+            rows=rows,
+            title=_title_above(page, box.top),
+            columns=seps,
+            report=ParsingReport(
+                method="borderless", evidence=evidence, confidence=0.8 if n else 0.5, rows=len(rows) - n
+            ),
+        )
+    ]

@@ -1,0 +1,91 @@
+"""What the extract stage reads off each page: words with boxes and ruling lines."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from models.provenance import BBox
+
+
+class Word(BaseModel):
+    """One word and its box; `conf` is the OCR confidence (0-100), None for a text layer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    conf: float | None = None
+    bold: bool = False
+
+    @property
+    def xc(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def yc(self) -> float:
+        return (self.top + self.bottom) / 2
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+    @property
+    def bbox(self) -> BBox:
+        return BBox(x0=self.x0, top=self.top, x1=self.x1, bottom=self.bottom)
+
+
+class Ruling(BaseModel):
+    """A horizontal or vertical line segment drawn on the page (or seen on a scan)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    orientation: Literal["h", "v"]
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+
+class OcrDecision(BaseModel):
+    """Whether a page was OCR'd, and why."""
+
+    needed: bool
+    reason: str
+    engine: str = ""
+    deskew_degrees: float = 0.0
+    mean_confidence: float | None = None
+
+
+class Page(BaseModel):
+    """One page as the table and text stages see it."""
+
+    number: int
+    width: float
+    height: float
+    words: list[Word]
+    rulings: list[Ruling] = []
+    ocr: OcrDecision = OcrDecision(needed=False, reason="couche texte présente")
+
+    def text_lines(self) -> list[str]:
+        """The page's text, one string per visual line, top to bottom."""
+        from extract.layout import words_to_lines
+
+        return [" ".join(w.text for w in line) for line in words_to_lines(self.words)]
+
+
+class SourceDocument(BaseModel):
+    """An input PDF read into pages."""
+
+    path: str
+    fichier: str
+    sha256: str
+    pages: list[Page]
+
+    @property
+    def ocr(self) -> bool:
+        return any(p.ocr.needed for p in self.pages)

@@ -1,0 +1,1 @@
+"""Turn raw cells and text into typed values: amounts, pilots, statuses, columns, fields."""

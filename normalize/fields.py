@@ -1,0 +1,130 @@
+"""Document-level fields: type, title, years, SIRET, IBAN, signature place and date, placeholders."""
+
+from __future__ import annotations
+
+import re
+
+from models import DocumentFields, PlaceholderField
+from models.convention import DocType
+from normalize.text import clean, fold
+
+_MONTHS = {
+    "janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7, "aout": 8,
+    "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12,
+}
+_DATE = re.compile(r"\b(1er|\d{1,2})\s+(" + "|".join(_MONTHS) + r")\s+(20\d\d)\b")
+_NUM_DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](20\d\d)\b")
+
+
+def parse_french_date(text: str) -> str:
+    """`8 mai 2023` or `08/05/2023` -> `2023-05-08`; empty when there is no date."""
+    f = fold(text)
+    m = _DATE.search(f)
+    if m:
+        day = 1 if m.group(1) == "1er" else int(m.group(1))
+        return f"{int(m.group(3)):04d}-{_MONTHS[m.group(2)]:02d}-{day:02d}"
+    m = _NUM_DATE.search(f)
+    if m and 1 <= int(m.group(2)) <= 12 and 1 <= int(m.group(1)) <= 31:
+        return f"{int(m.group(3)):04d}-{int(m.group(2)):02d}-{int(m.group(1)):02d}"
+    return ""
+
+
+def _title(first_page: str) -> tuple[str, DocType]:
+    lines = [clean(x) for x in first_page.splitlines() if clean(x)]
+    head: list[str] = []
+    for ln in lines[:8]:
+        if re.match(r"^(entre|conclue?|retenue?|entre :)\b", ln, re.IGNORECASE):
+            break
+        head.append(ln)
+    title = " ".join(head)
+    f = fold(title)
+    kind: DocType = "autre"
+    if "avenant" in f:
+        kind = "avenant"
+    elif "partenariat" in f:
+        kind = "partenariat"
+    elif "convention" in f:
+        kind = "convention"
+    t = re.sub(r"\s*[–—-]\s*", "-", title) if re.search(r"\d{4}\s*[–—-]\s*\d{4}", title) else title
+    return (t[:1].upper() + t[1:].lower()) if t.isupper() else t, kind
+
+
+def _years(title: str, kind: DocType, text: str) -> tuple[int | None, int | None]:
+    periods = [(int(a), int(b)) for a, b in re.findall(r"\b(20\d\d)\s*[-–—/]\s*(20\d\d)\b", title)]
+    if kind == "avenant":
+        found = re.findall(r"au titre de l['’]ann[ée]e\s+(20\d\d)(?:\s*[-–]\s*(20\d\d))?", text, re.IGNORECASE)
+        spans = [(int(a), int(b or a)) for a, b in found]
+        if spans:
+            return max(spans)
+    if periods:
+        return periods[0]
+    single = re.findall(r"\b(20\d\d)\b", title)
+    if single:
+        return int(single[0]), int(single[-1])
+    return None, None
+
+
+def read_siret(text: str) -> tuple[str, int | None]:
+    """The SIRET printed after `SIRET` (digits only) and its page index in `text` pages."""
+    m = re.search(r"SIRET\s*(?:n°|:)?\s*:?\s*([\d][\d \u00a0.]{12,22}\d)", text, re.IGNORECASE)
+    return (re.sub(r"\D", "", m.group(1)), None) if m else ("", None)
+
+
+def read_iban(text: str) -> str:
+    """The IBAN printed after `IBAN`, spaces removed, cut at its country's length."""
+    m = re.search(r"IBAN\s*:?\s*([A-Z]{2}\s*\d{2}(?:\s*[A-Z0-9]){10,30})", text)
+    if not m:
+        return ""
+    iban = re.sub(r"\s", "", m.group(1))
+    if iban.startswith("FR"):
+        iban = iban[:27]
+    return iban
+
+
+def _signature(text: str) -> tuple[str, str, list[tuple[str, str]]]:
+    place, date, blanks = "", "", []
+    for m in re.finditer(r"Fait\s+à\s*:?\s*([^\n,]*?)\s*(?:,\s*)?le\s*:?\s*([^\n]*)", text, re.IGNORECASE):
+        p = clean(m.group(1)).strip(" :,")
+        d = parse_french_date(m.group(2))
+        if p and not place:
+            place = p
+        if d:
+            date = d
+        elif not date:
+            blanks.append(("date_signature", clean(m.group(0))))
+    if date:
+        blanks = []
+    return place, date, blanks
+
+
+def read_fields(pages: list[str], territoire: str) -> DocumentFields:
+    """The document fields of documents.csv, with the placeholders left blank."""
+    text = "\n".join(pages)
+    title, kind = _title(pages[0] if pages else "")
+    debut, fin = _years(title, kind, text)
+    siret, _ = read_siret(text)
+    siret_page = next((i + 1 for i, p in enumerate(pages) if re.search(r"SIRET", p, re.IGNORECASE)), None)
+    iban = read_iban(text)
+    iban_page = next((i + 1 for i, p in enumerate(pages) if "IBAN" in p), None)
+    place, date, blanks = _signature(text)
+    placeholders = []
+    for champ, found in blanks:
+        page = next((i + 1 for i, p in enumerate(pages) if found.split(" le")[0][:12] in clean(p)), len(pages))
+        placeholders.append(PlaceholderField(champ=champ, trouve=found, page=page))
+    for i, p in enumerate(pages, 1):
+        for m in re.finditer(r"d[ée]lib[ée]ration\s+n°\s*(du\b[^\n]{0,40}|\.{3,}[^\n]{0,20}|\s*$)", p, re.IGNORECASE):
+            placeholders.append(PlaceholderField(champ="deliberation", trouve=clean(m.group(0)), page=i))
+    return DocumentFields(
+        type_document=kind,
+        titre=title,
+        annee_debut=debut,
+        annee_fin=fin,
+        territoire=territoire,
+        siret=siret,
+        siret_page=siret_page,
+        iban=iban,
+        iban_page=iban_page,
+        lieu_signature=place,
+        date_signature=date,
+        placeholders=placeholders,
+    )

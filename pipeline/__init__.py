@@ -1,0 +1,1 @@
+"""Orchestration: one document through the stages, a batch of documents, the CLI."""

@@ -1,0 +1,84 @@
+"""One document through every stage, top to bottom."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from extract.annexes import tables_to_annexes
+from extract.pdf import file_sha256, read_pdf_pages
+from extract.tables import page_to_tables
+from models import Convention, Flag, Page, PageTable
+from normalize.actions import raw_to_annex
+from normalize.articles import articles_to_declared
+from normalize.declared import totals_to_declared
+from normalize.fields import read_fields
+from normalize.parties import acronym_of, read_parties
+from normalize.pilots import split_pilots
+from normalize.text import lexicon
+
+
+class Options(BaseModel):
+    """How a document is processed; built by the CLI, validated here."""
+
+    ocr: bool = True
+    ocr_language: str = "fra"
+
+
+def pages_to_tables(pages: list[Page]) -> list[PageTable]:
+    """Tables of every page; a borderless table may continue on the next page with its columns."""
+    tables: list[PageTable] = []
+    inherited: list[float] | None = None
+    for page in pages:
+        found = page_to_tables(page, inherited)
+        tables.extend(found)
+        last = found[-1] if found else None
+        inherited = last.columns if last and last.report.method == "borderless" and last.header else (
+            inherited if last and last.report.method == "borderless" else None
+        )
+    return tables
+
+
+def pages_to_convention(pages: list[Page], fichier: str, sha: str) -> Convention:
+    """Extracted pages to the convention model: fields, parties, annexes, declared totals."""
+    texts = ["\n".join(p.text_lines()) for p in pages]
+    words = lexicon(texts)
+    parties = read_parties(texts)
+    raw_annexes = tables_to_annexes(pages_to_tables(pages))
+    acronyms = {
+        part
+        for ra in raw_annexes
+        for rl in ra.lines
+        for part in split_pilots(" ".join(rl.cells.get("pilote", [])))
+        if part.isupper() and part.isalpha() and acronym_of(part, parties.territoire)
+    }
+    parties.acronyms = sorted(acronyms)
+    annexes = [raw_to_annex(ra, parties, fichier, sha, words) for ra in raw_annexes if ra.lists_actions]
+    fields = read_fields(texts, parties.territoire)
+    return Convention(
+        fichier=fichier,
+        sha256=sha,
+        pages=len(pages),
+        ocr=any(p.ocr.needed for p in pages),
+        ocr_pages=[p.number for p in pages if p.ocr.needed],
+        fields=fields,
+        parties=parties,
+        annexes=annexes,
+        declared=articles_to_declared(texts, fichier, sha) + totals_to_declared(annexes),
+        page_texts=texts,
+    )
+
+
+def process_document(path: Path, fichier: str, options: Options) -> tuple[Convention, list[Flag]]:
+    """Read, normalise and reconcile one PDF; raises `extract.errors.InputError` on unreadable input."""
+    sha = file_sha256(path)
+    pages = read_pdf_pages(path)
+    if options.ocr:
+        from extract.ocr import ocr_pages_if_needed
+
+        pages = ocr_pages_if_needed(path, pages, options.ocr_language)
+    convention = pages_to_convention(pages, fichier, sha)
+    from reconcile import convention_to_flags
+
+    return convention, convention_to_flags(convention)
