@@ -93,6 +93,8 @@ def ruled_tables(page: Page) -> list[tuple[BBox, list[RawRow]]]:
 
 
 def _is_amount(text: str) -> bool:
+    if re.fullmatch(r"(19|20)\d\d([-–/](19|20)\d\d)?", text.strip()):
+        return False
     a = parse_amount(text)
     return a.value is not None and bool(re.search(r"\d{3}", text))
 
@@ -152,23 +154,43 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
     return found
 
 
-def _gutters(phrases: list[tuple[float, float]], x0: float, x1: float, min_width: float) -> list[float]:
-    """Column separators: the middles of x-ranges that (almost) no phrase covers."""
+def _gutters(
+    header: list[tuple[float, float]], body: list[tuple[float, float]], x0: float, x1: float, min_width: float,
+    body_lines: int,
+) -> list[float]:
+    """Column separators: in each gap between header phrases, the place fewest body phrases cross
+    (the rightmost such place, since cells start just before their header); a place that too many
+    body lines cross is no column boundary."""
     step = 0.5
     n = int((x1 - x0) / step) + 1
-    cover = [0] * n
-    for a, b in phrases:
-        for k in range(max(0, int((a - x0) / step)), min(n, int((b - x0) / step) + 1)):
-            cover[k] += 1
-    tolerance = max(0, len(phrases) // 150)
-    seps, start = [], None
-    for k, c in enumerate([*cover, 10**9]):
-        if c <= tolerance and start is None:
-            start = k
-        elif c > tolerance and start is not None:
-            if (k - start) * step >= min_width and start > 0 and k < n:
-                seps.append(x0 + (start + k) / 2 * step)
-            start = None
+    head_cover = [0] * n
+    body_cover = [0] * n
+    for spans, cover in ((header, head_cover), (body, body_cover)):
+        for a, b in spans:
+            for k in range(max(0, int((a - x0) / step)), min(n, int((b - x0) / step) + 1)):
+                cover[k] += 1
+    limit = max(1, body_lines // 5)
+    seps: list[float] = []
+    k = 0
+    while k < n:
+        if head_cover[k] or k == 0:
+            k += 1
+            continue
+        start = k
+        while k < n and not head_cover[k]:
+            k += 1
+        if k >= n or (k - start) * step < min_width:
+            continue
+        gap = body_cover[start:k]
+        low = min(gap)
+        if low > limit:
+            continue
+        # rightmost run of the lowest coverage
+        end = max(i for i, c in enumerate(gap) if c == low)
+        begin = end
+        while begin > 0 and gap[begin - 1] == low:
+            begin -= 1
+        seps.append(x0 + (start + (begin + end + 1) / 2) * step)
     return seps
 
 
@@ -206,7 +228,9 @@ def borderless_table(
         if k in anchors and k > start + 3:
             break
         end = k
-    region = [w for ln in lines[start : end + 1] for w in ln]
+    block = lines[start : end + 1]
+    region = [w for ln in block for w in ln]
+    head_end = _header_end(block, lh, page) if anchors else 0
     if inherited and not anchors:
         seps = inherited
         x0, x1 = seps[0], seps[-1]
@@ -214,26 +238,26 @@ def borderless_table(
     else:
         x0 = min(w.x0 for w in region) - 1
         x1 = max(w.x1 for w in region) + 1
-        phrases = [(ph[0].x0, ph[-1].x1) for ln in lines[start : end + 1] for ph in words_to_phrases(ln, gap)]
-        inner = _gutters(phrases, x0, x1, min_width=0.5 * lh)
-        seps = [x0, *inner, x1]
+        spans = [[(ph[0].x0, ph[-1].x1) for ln in part for ph in words_to_phrases(ln, gap)]
+                 for part in (block[:head_end], block[head_end:])]
+        inner = _gutters(spans[0], spans[1], x0, x1, min_width=0.5 * lh, body_lines=len(block) - head_end)
+        seps = _merge_headerless([x0, *inner, x1], block[:head_end], block[head_end:])
         evidence = "pas de réglures ; colonnes tirées de l'alignement des mots"
     bottom = max(w.bottom for w in region) + 1
-    ys = _row_cuts(lines[start : end + 1], seps, header_top, bottom, lh, page, bool(anchors))
+    ys = _row_cuts(block, head_end, seps, header_top, bottom, lh)
     rows = grid_rows(region, seps, ys, None, page.number)
     return BBox(x0=x0, top=header_top, x1=x1, bottom=bottom), rows, seps, evidence
 
 
 def _row_cuts(
-    lines: list[list[Word]], seps: list[float], top: float, bottom: float, lh: float, page: Page, has_header: bool
+    lines: list[list[Word]], head_end: int, seps: list[float], top: float, bottom: float, lh: float
 ) -> list[float]:
     """Horizontal cuts: below the header, then wherever a gap opens and several columns start anew."""
     cuts = [top - 1]
-    i0 = 0
-    if has_header:
-        i0 = _header_end(lines, lh, page)
-        cuts.append((max(w.bottom for w in lines[i0 - 1]) + min(w.top for w in lines[i0])) / 2 if i0 < len(lines)
-                    else bottom)
+    i0 = head_end
+    if head_end:
+        below = min(w.top for w in lines[i0]) if i0 < len(lines) else bottom
+        cuts.append((max(w.bottom for w in lines[i0 - 1]) + below) / 2)
     gaps = [
         min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1]) for k in range(i0 + 1, len(lines))
     ]
@@ -252,6 +276,32 @@ def _row_cuts(
     return cuts
 
 
+def _merge_headerless(seps: list[float], header: list[list[Word]], body: list[list[Word]]) -> list[float]:
+    """Drop separators around columns without header text: such a column is part of a neighbour
+    (a number set apart from its header, an amount overhanging its column)."""
+    if not header:
+        return seps
+    head_words = [w for ln in header for w in ln]
+    while True:
+        ncol = len(seps) - 1
+        titled = [any(seps[i] <= w.xc < seps[i + 1] for w in head_words) for i in range(ncol)]
+        empty = [i for i in range(ncol) if not titled[i]]
+        if not empty or ncol <= 1:
+            return seps
+        i = empty[0]
+
+        def clashes(j: int) -> int:
+            # lines where both the column and its neighbour hold words: merging them would mix two cells
+            return sum(
+                any(seps[i] <= w.xc < seps[i + 1] for w in ln) and any(seps[j] <= w.xc < seps[j + 1] for w in ln)
+                for ln in body
+            )
+
+        options = [j for j in (i - 1, i + 1) if 0 <= j < ncol]
+        j = min(options, key=lambda j: (clashes(j), j != i - 1))
+        del seps[max(i, j)]
+
+
 def _col(x: float, seps: list[float]) -> int:
     for i in range(len(seps) - 1):
         if x < seps[i + 1]:
@@ -263,7 +313,7 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
     """Index of the first body line after the header that starts at lines[0]."""
     top = min(w.top for w in lines[0])
     rules = sorted(
-        r.top for r in page.rulings if r.orientation == "h" and top < r.top < top + 8 * lh and r.x1 - r.x0 > 100
+        r.top for r in page.rulings if r.orientation == "h" and top < r.top < top + 12 * lh and r.x1 - r.x0 > 100
     )
     if rules:
         for k, ln in enumerate(lines):
