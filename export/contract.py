@@ -89,6 +89,15 @@ def write_contract(out: Path, conventions: list[Convention], flags: list[Flag], 
         atomic_write(base / "actions.csv", _csv(ACTION_COLUMNS, (r for c in convs for r in action_rows(c))))
         atomic_write(base / "documents.csv", _csv(DOCUMENT_COLUMNS, (document_row(c) for c in convs)))
         atomic_write(base / "montants_declares.csv", _csv(DECLARED_COLUMNS, (r for c in convs for r in declared_rows(c))))
+    stale = out / "territories"
+    for folder in stale.glob("*") if stale.is_dir() else []:
+        # a territory of an earlier run that this run did not produce would be read as current
+        if folder.is_dir() and folder.name not in by_territory and (folder / "documents.csv").exists():
+            for f in folder.iterdir():
+                if f.is_file():
+                    f.unlink()
+            if not any(folder.iterdir()):
+                folder.rmdir()
     atomic_write(out / "flags.csv", _csv(FLAG_COLUMNS, (f.model_dump() for f in flags)))
     atomic_write(
         out / "run.json",

@@ -121,6 +121,7 @@ class Parties(BaseModel):
     """Who signs: the territory's body (EPCI or department), its acronym, the cities it names."""
 
     territoire: str = ""
+    aliases: list[str] = []
     kind: Literal["epci", "departement", "autre"] = "epci"
     acronyms: list[str] = []
     cities: list[str] = []

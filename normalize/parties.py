@@ -16,7 +16,7 @@ _BODY = re.compile(
 _STATE = re.compile(r"^(l['’]\s*)?[ée]tat\b|^pr[ée]fe", re.IGNORECASE)
 _ARTICLE = re.compile(r"^(la|le|les|l['’])\s*", re.IGNORECASE)
 _CITY = re.compile(
-    r"\b(?:[Vv]ille|[Cc]ommune)\s+(?:de\s+|d['’]\s*|du\s+|[-–:]\s*)?((?:[A-ZÉÈÀÂÎÔ][\w’'-]*)(?:[- ](?:sur|sous|en|les|la|le|de|du|d['’])?[- ]?[A-ZÉÈÀÂÎÔ][\w’'-]*)*)"
+    r"\b(?:[Vv]ille|[Cc]ommune)\s*(?:\s+de\s+|\s+d['’]\s*|\s+du\s+|\s*[-–:]\s*)((?:[A-ZÉÈÀÂÎÔ][\w’'-]*)(?:[- ](?:sur|sous|en|les|la|le|de|du|d['’])?[- ]?[A-ZÉÈÀÂÎÔ][\w’'-]*)*)"
 )
 _PLACE = re.compile(r"\b([A-ZÉÈÀ][a-zéèêëàâîïôöûüç]+(?:-(?:[a-zéèàâ]+-)*[A-ZÉÈÀ][a-zéèêëàâîïôöûüç]+)+)\b")
 
@@ -81,10 +81,27 @@ def read_parties(pages: list[str]) -> Parties:
     if not territoire:
         territoire = _from_title(head) or (names[0] if names else "")
     territoire = re.sub(r"\s+", " ", territoire).strip(" .;:")
+    aliases = [territoire] if territoire else []
+    # "désignée ci-après par les termes « Dijon Métropole »": the name the document itself uses
+    m = re.search(r"ci-apr[èe]s\s+(?:par les termes|d[ée]nomm[ée]e?|d[ée]sign[ée]e?)?\s*[«\"]\s*([^»\"]{3,80}?)\s*[»\"]",
+                  head.replace("\n", " "))
+    if m and territoire:
+        alias = _ARTICLE.sub("", clean(m.group(1))).strip()
+        alias = alias[:1].upper() + alias[1:]
+        if alias and _BODY.search(alias) and alias not in aliases:
+            aliases.insert(0, alias)
+            territoire = alias
     kind = "departement" if re.match(r"(d[ée]partement|conseil d[ée]partemental)", territoire, re.IGNORECASE) else "epci"
     full = "\n".join(pages)
-    cities = Counter(m.group(1).strip(" -’'") for m in _CITY.finditer(full))
+    cities = Counter(
+        c for m in _CITY.finditer(full) if not (c := m.group(1).strip(" -’'")).isupper() or len(c) <= 3
+    )
     places = Counter(m.group(1) for m in _PLACE.finditer(full))
     main_city = cities.most_common(1)[0][0] if cities else ""
     all_cities = list(dict.fromkeys([*cities, *places]))
-    return Parties(territoire=territoire, kind=kind, cities=all_cities, main_city=main_city)
+    for name in aliases:
+        # the place in the body's own name ("d'Aubrelac", "Dijon Métropole") is a city of the document too
+        for place in re.findall(r"(?:\bd['’]\s*|\bde\s+(?:la\s+)?|\bdu\s+|^)([A-ZÉÈÀ][\w’'-]+)", name):
+            if not _BODY.search(place) and place not in all_cities:
+                all_cities.append(place)
+    return Parties(territoire=territoire, aliases=aliases, kind=kind, cities=all_cities, main_city=main_city)

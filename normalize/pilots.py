@@ -34,13 +34,13 @@ def split_pilots(raw: str) -> list[str]:
 
 def _is_territory(part: str, parties: Parties) -> bool:
     name = fold(re.sub(r"^(la|le|l')\s*", "", part, flags=re.IGNORECASE))
-    terr = fold(re.sub(r"^(la|le|l')\s*", "", parties.territoire, flags=re.IGNORECASE))
-    if not terr:
+    names = [fold(re.sub(r"^(la|le|l')\s*", "", n, flags=re.IGNORECASE)) for n in parties.aliases or [parties.territoire]]
+    if not any(names):
         return False
-    if fuzz.ratio(name, terr) >= 88 or _EPCI_WORDS.match(name):
+    if any(fuzz.ratio(name, n) >= 88 for n in names if n) or _EPCI_WORDS.match(name):
         return True
-    if part.isupper() and part.isalpha():
-        return part in parties.acronyms or acronym_of(part, parties.territoire)
+    if part.isupper() and part.isalpha() and not any(fold(c) == name for c in parties.cities):
+        return part in parties.acronyms or any(acronym_of(part, n) for n in parties.aliases or [parties.territoire])
     return False
 
 
@@ -71,6 +71,8 @@ def canonical_pilot(part: str, parties: Parties) -> str:
     m = _CITY_PREFIX.match(part)
     if m:
         return "VILLE:" + _city(m.group(3), parties)
+    if any(fold(c) == f for c in parties.cities):
+        return "VILLE:" + _city(part, parties)
     m = _ACRONYM_THEN_PLACE.match(part)
     if m:
         return m.group(1).upper()
