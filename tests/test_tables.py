@@ -1,0 +1,97 @@
+"""Annex tables of real PDFs (ruled and borderless) against the expected values beside them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from models import AMOUNT_FIELDS, Convention
+from normalize.text import fold
+from tests.conftest import FIXTURES, convention_of, fixture_pdfs, truth_of
+
+PDFS = fixture_pdfs("lattice") + fixture_pdfs("stream")
+
+
+def _dec(v: Any) -> Decimal | None:
+    return None if v in (None, "") else Decimal(str(v))
+
+
+def _truth_rows(truth: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return {a["annexe"]: a["rows"] for a in truth["annexes"] if a.get("rows")}
+
+
+def _pred_rows(c: Convention) -> dict[str, list[Any]]:
+    return {a.annexe: a.lines for a in c.annexes if a.lines}
+
+
+def test_fixtures_are_present() -> None:
+    assert len(fixture_pdfs("lattice")) >= 2 and len(fixture_pdfs("stream")) >= 2, FIXTURES
+
+
+@pytest.mark.parametrize("pdf", PDFS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_rows_amounts_and_pilots_match(pdf: Path) -> None:
+    truth, conv = truth_of(pdf), convention_of(pdf)
+    expected, found = _truth_rows(truth), _pred_rows(conv)
+    assert sorted(found) == sorted(expected)
+    for annexe, rows in expected.items():
+        lines = found[annexe]
+        assert len(lines) == len(rows), f"annexe {annexe}"
+        for t, p in zip(rows, lines, strict=True):
+            where = f"annexe {annexe} ligne {t['ligne']}"
+            for f in AMOUNT_FIELDS:
+                assert p.amount(f) == _dec(t[f]), f"{where} {f}"
+            assert sorted(p.pilotes) == sorted(t["pilotes"]), where
+            assert p.statut == t["statut"], where
+            assert p.nature_financement_ami == t["nature_financement_ami"], where
+            assert fold(p.action)[:40] == fold(t["action"])[:40], where
+
+
+@pytest.mark.parametrize("pdf", PDFS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_total_rows_become_declared_totals(pdf: Path) -> None:
+    truth, conv = truth_of(pdf), convention_of(pdf)
+    expected = sorted((t.get("role") or "total_annexe", _dec(t["montant"])) for a in truth["annexes"]
+                      for t in a.get("totals") or [])
+    found = sorted((d.role, d.montant) for d in conv.declared if d.annexe)
+    assert found == expected
+
+
+@pytest.mark.parametrize("pdf", PDFS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_printed_totals_equal_column_sums_where_truth_says_so(pdf: Path) -> None:
+    """Invariant: a total row the truth does not flag equals the sum of its column."""
+    truth, conv = truth_of(pdf), convention_of(pdf)
+    flagged = {(f.get("annexe"), f.get("raw_column") or "") for f in truth["expected_flags"]
+               if f["code"] == "TOTAL_MISMATCH"}
+    checked = 0
+    for annex in conv.annexes:
+        if any(a == annex.annexe for a, _ in flagged):
+            continue
+        for total in annex.totals:
+            if total.role != "total_annexe" or "reliquat" in total.label.casefold():
+                continue
+            for col, amount in total.amounts.items():
+                column_sum = sum((ln.amount(col) or Decimal(0) for ln in annex.lines), Decimal(0))  # type: ignore[arg-type]
+                assert amount.value == column_sum, f"annexe {annex.annexe} {total.label} {col}"
+                checked += 1
+    if not any(a.get("totals") for a in truth["annexes"]):
+        pytest.skip("no total row in this document")
+    assert checked or flagged
+
+
+def test_provenance_points_at_the_page_of_each_row() -> None:
+    conv = convention_of(FIXTURES / "lattice" / "CPO_AMP_2023-2025.pdf")
+    annex1 = next(a for a in conv.annexes if a.annexe == "1")
+    assert annex1.lines[0].page == 6 and annex1.lines[0].provenance.bbox is not None
+    assert annex1.lines[-1].page == 7
+    # the row cut by the page break keeps its start page and gathers the text of the next page
+    row7 = annex1.lines[6]
+    assert row7.page == 6 and "expulsions domiciliaires" in row7.action
+    assert all(r.method == "ruled" for r in annex1.reports)
+
+
+def test_borderless_choice_is_recorded() -> None:
+    conv = convention_of(FIXTURES / "stream" / "CPO_Dijon_Metropole_2023-2025.pdf")
+    reports = [r for a in conv.annexes for r in a.reports]
+    assert reports and all(r.method == "borderless" and "réglures" in r.evidence for r in reports)
