@@ -14,13 +14,42 @@ from models import Amount, Convention, Flag, RunEntry
 from normalize.amounts import plain
 
 ACTION_COLUMNS = [
-    "fichier", "annexe", "ligne", "page", "numero", "pilote_brut", "pilotes", "action", "objectif", "description",
-    "indicateurs", "statut_brut", "statut", "evolution_financement", "cout_total", "financement_ami",
-    "nature_financement_ami", "periode_financement", "cofinancement", "sources_cofinancement", "commentaire",
+    "fichier",
+    "annexe",
+    "ligne",
+    "page",
+    "numero",
+    "pilote_brut",
+    "pilotes",
+    "action",
+    "objectif",
+    "description",
+    "indicateurs",
+    "statut_brut",
+    "statut",
+    "evolution_financement",
+    "cout_total",
+    "financement_ami",
+    "nature_financement_ami",
+    "periode_financement",
+    "cofinancement",
+    "sources_cofinancement",
+    "commentaire",
 ]
 DOCUMENT_COLUMNS = [
-    "fichier", "sha256", "type_document", "titre", "annee_debut", "annee_fin", "territoire", "siret", "iban",
-    "lieu_signature", "date_signature", "pages", "ocr",
+    "fichier",
+    "sha256",
+    "type_document",
+    "titre",
+    "annee_debut",
+    "annee_fin",
+    "territoire",
+    "siret",
+    "iban",
+    "lieu_signature",
+    "date_signature",
+    "pages",
+    "ocr",
 ]
 DECLARED_COLUMNS = ["fichier", "page", "role", "montant", "periode", "extrait"]
 FLAG_COLUMNS = ["territoire", "fichier", "code", "gravite", "page", "annexe", "ligne", "attendu", "trouve", "message"]
@@ -59,17 +88,32 @@ def action_rows(c: Convention) -> list[dict[str, object]]:
 def document_row(c: Convention) -> dict[str, object]:
     f = c.fields
     return {
-        "fichier": c.fichier, "sha256": c.sha256, "type_document": f.type_document, "titre": f.titre,
-        "annee_debut": f.annee_debut, "annee_fin": f.annee_fin, "territoire": c.parties.territoire,
-        "siret": f.siret, "iban": f.iban, "lieu_signature": f.lieu_signature, "date_signature": f.date_signature,
-        "pages": c.pages, "ocr": "true" if c.ocr else "false",
+        "fichier": c.fichier,
+        "sha256": c.sha256,
+        "type_document": f.type_document,
+        "titre": f.titre,
+        "annee_debut": f.annee_debut,
+        "annee_fin": f.annee_fin,
+        "territoire": c.parties.territoire,
+        "siret": f.siret,
+        "iban": f.iban,
+        "lieu_signature": f.lieu_signature,
+        "date_signature": f.date_signature,
+        "pages": c.pages,
+        "ocr": "true" if c.ocr else "false",
     }
 
 
 def declared_rows(c: Convention) -> list[dict[str, object]]:
     return [
-        {"fichier": c.fichier, "page": d.page, "role": d.role, "montant": plain(d.montant), "periode": d.periode,
-         "extrait": d.extrait}
+        {
+            "fichier": c.fichier,
+            "page": d.page,
+            "role": d.role,
+            "montant": plain(d.montant),
+            "periode": d.periode,
+            "extrait": d.extrait,
+        }
         for d in c.declared
     ]
 
@@ -88,7 +132,9 @@ def write_contract(out: Path, conventions: list[Convention], flags: list[Flag], 
         base = out / "territories" / slug
         atomic_write(base / "actions.csv", _csv(ACTION_COLUMNS, (r for c in convs for r in action_rows(c))))
         atomic_write(base / "documents.csv", _csv(DOCUMENT_COLUMNS, (document_row(c) for c in convs)))
-        atomic_write(base / "montants_declares.csv", _csv(DECLARED_COLUMNS, (r for c in convs for r in declared_rows(c))))
+        atomic_write(
+            base / "montants_declares.csv", _csv(DECLARED_COLUMNS, (r for c in convs for r in declared_rows(c)))
+        )
     stale = out / "territories"
     for folder in stale.glob("*") if stale.is_dir() else []:
         # a territory of an earlier run that this run did not produce would be read as current

@@ -23,7 +23,7 @@ def annex_number(title: str) -> str | None:
     found = _ANNEX.findall(title)
     if not found:
         return None
-    n = found[-1].upper()
+    n = str(found[-1]).upper()
     return _ROMAN.get(n, n)
 
 
@@ -83,8 +83,10 @@ def _append(prev: RawLine, row: RawRow, columns: list[ColumnMapping]) -> None:
         prev.cells.setdefault(c.field, []).extend(cell.lines or [cell.text])
         if cell.bbox:
             old = prev.boxes.get(c.field)
-            prev.boxes[c.field] = cell.bbox if old is None or (old and row.page != prev.page) else (
-                BBox.union([old, cell.bbox]) or cell.bbox
+            prev.boxes[c.field] = (
+                cell.bbox
+                if old is None or (old and row.page != prev.page)
+                else (BBox.union([old, cell.bbox]) or cell.bbox)
             )
         if cell.min_conf is not None:
             prev.conf[c.field] = min(prev.conf.get(c.field, 100.0), cell.min_conf)

@@ -11,5 +11,5 @@ class InputError(LdaError):
     """The input file cannot be read as a PDF (damaged, encrypted, empty, not a PDF)."""
 
 
-class DocumentTimeout(LdaError):
+class DocumentTimeoutError(LdaError):
     """A document took longer than the allowed time."""

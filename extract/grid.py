@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from extract.layout import words_to_lines
@@ -53,7 +54,7 @@ def grid_rows(
     spans several columns stays one cell (its text in the first column, `span` > 1)."""
     rows: list[RawRow] = []
     ncol = len(xs) - 1
-    for top, bottom in zip(ys, ys[1:], strict=False):
+    for top, bottom in itertools.pairwise(ys):
         if bottom - top < 1.0:
             continue
         mid = (top + bottom) / 2
@@ -69,7 +70,7 @@ def grid_rows(
                         present.add(k)
             cuts = sorted(present)
         cells = [Cell(span=0) for _ in range(ncol)]
-        for a, b in zip(cuts, cuts[1:], strict=False):
+        for a, b in itertools.pairwise(cuts):
             inside = [w for w in band_words if xs[a] <= w.xc < xs[b]]
             cells[a] = make_cell(inside, span=b - a)
         for w in band_words:
@@ -77,9 +78,7 @@ def grid_rows(
                 edge = 0 if w.xc < xs[0] else max(a for a in cuts[:-1])
                 cells[edge] = make_cell([*_words_of(cells[edge], band_words, xs, cuts, edge), w], cells[edge].span)
         if any(c.text for c in cells):
-            rows.append(
-                RawRow(page=page, cells=cells, bbox=BBox(x0=xs[0], top=top, x1=xs[-1], bottom=bottom))
-            )
+            rows.append(RawRow(page=page, cells=cells, bbox=BBox(x0=xs[0], top=top, x1=xs[-1], bottom=bottom)))
     return rows
 
 

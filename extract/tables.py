@@ -24,14 +24,14 @@ _ANNEX_TITLE = re.compile(r"^\s*annexe\s*(n°\s*)?(\d+|[IVX]+)\b", re.IGNORECASE
 def _merge_segments(rulings: list[Ruling], orientation: str) -> list[Ruling]:
     """Collinear, touching segments joined into one ruling."""
     segs = [r for r in rulings if r.orientation == orientation]
-    key = (lambda r: r.top) if orientation == "h" else (lambda r: r.x0)
+
+    def key(r: Ruling) -> float:
+        return r.top if orientation == "h" else r.x0
+
     out: list[Ruling] = []
     for pos in cluster([key(r) for r in segs]):
         group = [r for r in segs if abs(key(r) - pos) <= SNAP]
-        if orientation == "h":
-            spans = sorted((r.x0, r.x1) for r in group)
-        else:
-            spans = sorted((r.top, r.bottom) for r in group)
+        spans = sorted((r.x0, r.x1) for r in group) if orientation == "h" else sorted((r.top, r.bottom) for r in group)
         cur = list(spans[0])
         for a, b in spans[1:]:
             if a <= cur[1] + SNAP:
@@ -110,9 +110,7 @@ def header_row_count(rows: list[RawRow]) -> int:
         if any(_is_amount(t) for t in texts):
             break
         headerish = sum(bool(header_hits(t)) for t in texts)
-        if len(hits) >= MIN_HEADER_FIELDS or (
-            n and headerish * 2 >= len(texts) and all(len(t) <= 60 for t in texts)
-        ):
+        if len(hits) >= MIN_HEADER_FIELDS or (n and headerish * 2 >= len(texts) and all(len(t) <= 60 for t in texts)):
             n += 1
         else:
             break
@@ -147,15 +145,21 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
             h = header_hits(" ".join(w.text for w in ph))
             phrases += bool(h)
             hits |= h
-        if phrases >= MIN_HEADER_FIELDS and len(hits) >= MIN_HEADER_FIELDS and not any(
-            _is_amount(w.text) for w in line
+        if (
+            phrases >= MIN_HEADER_FIELDS
+            and len(hits) >= MIN_HEADER_FIELDS
+            and not any(_is_amount(w.text) for w in line)
         ):
             found.append(i)
     return found
 
 
 def _gutters(
-    header: list[tuple[float, float]], body: list[tuple[float, float]], x0: float, x1: float, min_width: float,
+    header: list[tuple[float, float]],
+    body: list[tuple[float, float]],
+    x0: float,
+    x1: float,
+    min_width: float,
     body_lines: int,
 ) -> list[float]:
     """Column separators: in each gap between header phrases, the place fewest body phrases cross
@@ -238,8 +242,10 @@ def borderless_table(
     else:
         x0 = min(w.x0 for w in region) - 1
         x1 = max(w.x1 for w in region) + 1
-        spans = [[(ph[0].x0, ph[-1].x1) for ln in part for ph in words_to_phrases(ln, gap)]
-                 for part in (block[:head_end], block[head_end:])]
+        spans = [
+            [(ph[0].x0, ph[-1].x1) for ln in part for ph in words_to_phrases(ln, gap)]
+            for part in (block[:head_end], block[head_end:])
+        ]
         inner = _gutters(spans[0], spans[1], x0, x1, min_width=0.5 * lh, body_lines=len(block) - head_end)
         seps = _merge_headerless([x0, *inner, x1], block[:head_end], block[head_end:])
         evidence = "pas de réglures ; colonnes tirées de l'alignement des mots"
@@ -258,9 +264,7 @@ def _row_cuts(
     if head_end:
         below = min(w.top for w in lines[i0]) if i0 < len(lines) else bottom
         cuts.append((max(w.bottom for w in lines[i0 - 1]) + below) / 2)
-    gaps = [
-        min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1]) for k in range(i0 + 1, len(lines))
-    ]
+    gaps = [min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1]) for k in range(i0 + 1, len(lines))]
     typical = median([g for g in gaps if g > -lh] or [0.0])
     threshold = max(0.45 * lh, typical + 0.3 * lh)
     for k in range(i0 + 1, len(lines)):
@@ -290,16 +294,16 @@ def _merge_headerless(seps: list[float], header: list[list[Word]], body: list[li
             return seps
         i = empty[0]
 
-        def clashes(j: int) -> int:
-            # lines where both the column and its neighbour hold words: merging them would mix two cells
-            return sum(
-                any(seps[i] <= w.xc < seps[i + 1] for w in ln) and any(seps[j] <= w.xc < seps[j + 1] for w in ln)
-                for ln in body
-            )
-
         options = [j for j in (i - 1, i + 1) if 0 <= j < ncol]
-        j = min(options, key=lambda j: (clashes(j), j != i - 1))
+        j = min(options, key=lambda j: (_clashes(seps, body, i, j), j != i - 1))
         del seps[max(i, j)]
+
+
+def _clashes(seps: list[float], body: list[list[Word]], i: int, j: int) -> int:
+    """Lines where columns i and j both hold words: merging them would mix two cells."""
+    return sum(
+        any(seps[i] <= w.xc < seps[i + 1] for w in ln) and any(seps[j] <= w.xc < seps[j + 1] for w in ln) for ln in body
+    )
 
 
 def _col(x: float, seps: list[float]) -> int:

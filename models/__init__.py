@@ -6,7 +6,6 @@ from models.convention import (
     ActionLine,
     Amount,
     Annex,
-    ColumnMapping,
     Convention,
     DeclaredAmount,
     DocumentFields,
@@ -17,7 +16,7 @@ from models.convention import (
 from models.flags import Flag, RunEntry
 from models.page import OcrDecision, Page, Ruling, SourceDocument, Word
 from models.provenance import BBox, Provenance
-from models.table import Cell, PageTable, ParsingReport, RawAnnex, RawLine, RawRow
+from models.table import Cell, ColumnMapping, PageTable, ParsingReport, RawAnnex, RawLine, RawRow
 
 __all__ = [
     "AMOUNT_FIELDS",

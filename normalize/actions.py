@@ -28,14 +28,16 @@ def _provenance(line: RawLine, fichier: str, sha: str, raw: str, field: str | No
 
 def raw_to_annex(raw: RawAnnex, parties: Parties, fichier: str, sha: str, words: set[str]) -> Annex:
     """One annex with its action lines (normalised) and total rows."""
-    ami = raw.columns and next((c for c in raw.columns if c.field == "financement_ami"), None)
+    ami = next((c for c in raw.columns if c.field == "financement_ami"), None)
     lines: list[ActionLine] = []
     totals: list[TotalRow] = []
     for rl in raw.lines:
         if rl.kind == "total":
             amounts = {n: a for n in _AMOUNTS if (a := _amount(rl, n, words)) is not None and a.value is not None}
-            role = "reliquat" if rl.label.casefold().lstrip().startswith(("reliquat", "dont reliquat", "solde")) else (
-                "total_annexe"
+            role = (
+                "reliquat"
+                if rl.label.casefold().lstrip().startswith(("reliquat", "dont reliquat", "solde"))
+                else ("total_annexe")
             )
             totals.append(
                 TotalRow(label=rl.label, role=role, amounts=amounts, provenance=_provenance(rl, fichier, sha, rl.label))

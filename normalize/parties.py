@@ -15,8 +15,11 @@ _BODY = re.compile(
 )
 _STATE = re.compile(r"^(l['’]\s*)?[ée]tat\b|^pr[ée]fe", re.IGNORECASE)
 _ARTICLE = re.compile(r"^(la|le|les|l['’])\s*", re.IGNORECASE)
+_NAME_PART = r"[A-ZÉÈÀÂÎÔ][\w’'-]*"
+_LINK = r"(?:[- ](?:sur|sous|en|les|la|le|de|du|d['’])?[- ]?)"
 _CITY = re.compile(
-    r"\b(?:[Vv]ille|[Cc]ommune)\s*(?:\s+de\s+|\s+d['’]\s*|\s+du\s+|\s*[-–:]\s*)((?:[A-ZÉÈÀÂÎÔ][\w’'-]*)(?:[- ](?:sur|sous|en|les|la|le|de|du|d['’])?[- ]?[A-ZÉÈÀÂÎÔ][\w’'-]*)*)"
+    r"\b(?:[Vv]ille|[Cc]ommune)\s*(?:\s+de\s+|\s+d['’]\s*|\s+du\s+|\s*[-–:]\s*)"
+    rf"({_NAME_PART}(?:{_LINK}{_NAME_PART})*)"
 )
 _PLACE = re.compile(r"\b([A-ZÉÈÀ][a-zéèêëàâîïôöûüç]+(?:-(?:[a-zéèàâ]+-)*[A-ZÉÈÀ][a-zéèêëàâîïôöûüç]+)+)\b")
 
@@ -25,7 +28,9 @@ def _party_names(text: str) -> list[str]:
     """Names of the parties, from `Entre … d'une part, Et … d'autre part`."""
     m = re.search(r"\bEntre\b\s*:?(.*?)(Il (est|a été) convenu|IL (EST|A ÉTÉ) CONVENU)", text, re.DOTALL)
     block = m.group(1) if m else text[:3000]
-    segments = re.split(r"d['’]une part\s*,?|d['’]autre part\s*,?|\n\s*[Ee]t\s*:?\s*\n|\bet\s+(?=[lL]['’]|[lL]a |[lL]e )", block)
+    segments = re.split(
+        r"d['’]une part\s*,?|d['’]autre part\s*,?|\n\s*[Ee]t\s*:?\s*\n|\bet\s+(?=[lL]['’]|[lL]a |[lL]e )", block
+    )
     names = []
     for seg in segments:
         seg = clean(re.sub(r"^\s*(et|Et|ET)\b\s*:?", "", seg.strip()))
@@ -51,7 +56,9 @@ def _from_title(text: str) -> str:
 
 def acronym_of(acronym: str, name: str) -> bool:
     """True when `acronym` abbreviates `name` (`CAAB` for Communauté d'agglomération d'Aubrelac)."""
-    words = [w for w in re.split(r"[\s'’-]+", fold(name)) if w and w not in {"de", "du", "des", "la", "le", "d", "l", "et"}]
+    words = [
+        w for w in re.split(r"[\s'’-]+", fold(name)) if w and w not in {"de", "du", "des", "la", "le", "d", "l", "et"}
+    ]
     letters = fold(acronym).replace(".", "")
     if len(letters) < 2 or not words:
         return False
@@ -83,19 +90,21 @@ def read_parties(pages: list[str]) -> Parties:
     territoire = re.sub(r"\s+", " ", territoire).strip(" .;:")
     aliases = [territoire] if territoire else []
     # "désignée ci-après par les termes « Dijon Métropole »": the name the document itself uses
-    m = re.search(r"ci-apr[èe]s\s+(?:par les termes|d[ée]nomm[ée]e?|d[ée]sign[ée]e?)?\s*[«\"]\s*([^»\"]{3,80}?)\s*[»\"]",
-                  head.replace("\n", " "))
+    m = re.search(
+        r"ci-apr[èe]s\s+(?:par les termes|d[ée]nomm[ée]e?|d[ée]sign[ée]e?)?\s*[«\"]\s*([^»\"]{3,80}?)\s*[»\"]",
+        head.replace("\n", " "),
+    )
     if m and territoire:
         alias = _ARTICLE.sub("", clean(m.group(1))).strip()
         alias = alias[:1].upper() + alias[1:]
         if alias and _BODY.search(alias) and alias not in aliases:
             aliases.insert(0, alias)
             territoire = alias
-    kind = "departement" if re.match(r"(d[ée]partement|conseil d[ée]partemental)", territoire, re.IGNORECASE) else "epci"
-    full = "\n".join(pages)
-    cities = Counter(
-        c for m in _CITY.finditer(full) if not (c := m.group(1).strip(" -’'")).isupper() or len(c) <= 3
+    kind = (
+        "departement" if re.match(r"(d[ée]partement|conseil d[ée]partemental)", territoire, re.IGNORECASE) else "epci"
     )
+    full = "\n".join(pages)
+    cities = Counter(c for m in _CITY.finditer(full) if not (c := m.group(1).strip(" -’'")).isupper() or len(c) <= 3)
     places = Counter(m.group(1) for m in _PLACE.finditer(full))
     main_city = cities.most_common(1)[0][0] if cities else ""
     all_cities = list(dict.fromkeys([*cities, *places]))

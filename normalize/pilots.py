@@ -34,7 +34,9 @@ def split_pilots(raw: str) -> list[str]:
 
 def _is_territory(part: str, parties: Parties) -> bool:
     name = fold(re.sub(r"^(la|le|l')\s*", "", part, flags=re.IGNORECASE))
-    names = [fold(re.sub(r"^(la|le|l')\s*", "", n, flags=re.IGNORECASE)) for n in parties.aliases or [parties.territoire]]
+    names = [
+        fold(re.sub(r"^(la|le|l')\s*", "", n, flags=re.IGNORECASE)) for n in parties.aliases or [parties.territoire]
+    ]
     if not any(names):
         return False
     if any(fuzz.ratio(name, n) >= 88 for n in names if n) or _EPCI_WORDS.match(name):

@@ -33,7 +33,22 @@ def lexicon(texts: list[str]) -> set[str]:
     return words
 
 
-_SHORT_PREFIXES = {"co", "re", "ré", "pré", "pre", "sous", "non", "anti", "multi", "inter", "auto", "semi", "ex", "post"}
+_SHORT_PREFIXES = {
+    "co",
+    "re",
+    "ré",
+    "pré",
+    "pre",
+    "sous",
+    "non",
+    "anti",
+    "multi",
+    "inter",
+    "auto",
+    "semi",
+    "ex",
+    "post",
+}
 
 
 def join_lines(lines: list[str], words: set[str] | None = None) -> str:

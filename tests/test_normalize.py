@@ -45,8 +45,15 @@ def test_header_wordings_map_to_fields(header: str, field: str) -> None:
 
 
 def test_each_field_goes_to_one_column() -> None:
-    cols = map_columns(["Pilote", "Action et objectif", "Description de l'action", "Cofinancements 2023",
-                        "Sources cofinancements 2023"])
+    cols = map_columns(
+        [
+            "Pilote",
+            "Action et objectif",
+            "Description de l'action",
+            "Cofinancements 2023",
+            "Sources cofinancements 2023",
+        ]
+    )
     assert [c.field for c in cols] == ["pilote", "action", "description", "cofinancement", "sources_cofinancement"]
 
 
@@ -69,8 +76,12 @@ def test_ami_nature_and_period_from_header(header: str, nature: str, period: str
     assert (ami_nature(header), ami_period(header)) == (nature, period)
 
 
-AMP = Parties(territoire="Métropole Aix-Marseille-Provence", aliases=["Métropole Aix-Marseille-Provence"],
-              cities=["Marseille", "Aix-en-Provence"], main_city="Marseille")
+AMP = Parties(
+    territoire="Métropole Aix-Marseille-Provence",
+    aliases=["Métropole Aix-Marseille-Provence"],
+    cities=["Marseille", "Aix-en-Provence"],
+    main_city="Marseille",
+)
 
 
 @pytest.mark.parametrize(
@@ -131,7 +142,9 @@ def test_line_break_hyphen_repaired_but_compounds_kept() -> None:
     assert join_lines(["Ville – Mar-", "seille"], words) == "Ville – Marseille"
     assert join_lines(["Ville-Aix-en-", "Provence"], words) == "Ville-Aix-en-Provence"
     assert join_lines(["un co-", "financement"], words) == "un co-financement"
-    assert join_lines(["Animer la démarche", "- Poste coordinateur"], words) == "Animer la démarche - Poste coordinateur"
+    assert (
+        join_lines(["Animer la démarche", "- Poste coordinateur"], words) == "Animer la démarche - Poste coordinateur"
+    )
 
 
 def test_parties_read_from_the_parties_block() -> None:

@@ -52,8 +52,9 @@ def test_rows_amounts_and_pilots_match(pdf: Path) -> None:
 @pytest.mark.parametrize("pdf", PDFS, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_total_rows_become_declared_totals(pdf: Path) -> None:
     truth, conv = truth_of(pdf), convention_of(pdf)
-    expected = sorted((t.get("role") or "total_annexe", _dec(t["montant"])) for a in truth["annexes"]
-                      for t in a.get("totals") or [])
+    expected = sorted(
+        (t.get("role") or "total_annexe", _dec(t["montant"])) for a in truth["annexes"] for t in a.get("totals") or []
+    )
     found = sorted((d.role, d.montant) for d in conv.declared if d.annexe)
     assert found == expected
 
@@ -62,8 +63,9 @@ def test_total_rows_become_declared_totals(pdf: Path) -> None:
 def test_printed_totals_equal_column_sums_where_truth_says_so(pdf: Path) -> None:
     """Invariant: a total row the truth does not flag equals the sum of its column."""
     truth, conv = truth_of(pdf), convention_of(pdf)
-    flagged = {(f.get("annexe"), f.get("raw_column") or "") for f in truth["expected_flags"]
-               if f["code"] == "TOTAL_MISMATCH"}
+    flagged = {
+        (f.get("annexe"), f.get("raw_column") or "") for f in truth["expected_flags"] if f["code"] == "TOTAL_MISMATCH"
+    }
     checked = 0
     for annex in conv.annexes:
         if any(a == annex.annexe for a, _ in flagged):
