@@ -11,7 +11,7 @@ from normalize.columns import map_columns
 
 AMOUNT_COLUMNS = ("cout_total", "financement_ami", "cofinancement")
 # cells that a new action row fills on its first line; a row with none of them continues the one above
-KEY_COLUMNS = ("numero", "pilote", *AMOUNT_COLUMNS, "statut")
+KEY_COLUMNS = ("numero", "pilote", *AMOUNT_COLUMNS)
 _ANNEX = re.compile(r"\bannexe\s*(?:n°\s*)?(\d+|[IVX]+)\b", re.IGNORECASE)
 _TOTAL = re.compile(r"^\s*(sous[- ]?)?(total|totaux|montant\s+total|total\s+g[ée]n[ée]ral|somme)\b", re.IGNORECASE)
 _REMAINDER = re.compile(r"^\s*(reliquat|dont\s+reliquat|solde)\b", re.IGNORECASE)
@@ -71,7 +71,11 @@ def _to_line(row: RawRow, columns: list[ColumnMapping], kind: str) -> RawLine:
 
 def _continues(row: RawRow, columns: list[ColumnMapping]) -> bool:
     """A row with text but none of the cells a new row starts with: the rest of the row above."""
-    keys = [cell.text for c, cell in zip(columns, row.cells, strict=False) if c.field in KEY_COLUMNS]
+    keys = [
+        cell.text
+        for c, cell in zip(columns, row.cells, strict=False)
+        if c.field in KEY_COLUMNS and (c.field not in AMOUNT_COLUMNS or parse_amount(cell.text).value is not None)
+    ]
     text = [cell.text for cell in row.cells if cell.text]
     return bool(text) and not any(keys)
 

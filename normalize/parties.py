@@ -107,7 +107,8 @@ def read_parties(pages: list[str]) -> Parties:
     cities = Counter(c for m in _CITY.finditer(full) if not (c := m.group(1).strip(" -’'")).isupper() or len(c) <= 3)
     places = Counter(m.group(1) for m in _PLACE.finditer(full))
     main_city = cities.most_common(1)[0][0] if cities else ""
-    all_cities = list(dict.fromkeys([*cities, *places]))
+    own = fold(" ".join(aliases))
+    all_cities = list(dict.fromkeys([*cities, *(p for p in places if fold(p) not in own)]))
     for name in aliases:
         # the place in the body's own name ("d'Aubrelac", "Dijon Métropole") is a city of the document too
         for place in re.findall(r"(?:\bd['’]\s*|\bde\s+(?:la\s+)?|\bdu\s+|^)([A-ZÉÈÀ][\w’'-]+)", name):

@@ -71,6 +71,7 @@ def join_lines(lines: list[str], words: set[str] | None = None) -> str:
             keep = (
                 hyphenated in vocab
                 or any(w.startswith(hyphenated) or w.endswith(hyphenated) for w in vocab if "-" in w)
+                or "-" in nxt
                 or (joined not in vocab and (nxt[:1].isupper() or head.casefold() in _SHORT_PREFIXES))
             )
             if joined in vocab and hyphenated not in vocab:
