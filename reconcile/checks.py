@@ -416,7 +416,7 @@ def invalid_iban(c: Convention) -> list[Flag]:
 
 
 _DATE_BLANK = re.compile(r"^(.*?\ble\b\s*:?)", re.IGNORECASE)
-_DELIB_NUMBER_BLANK = re.compile(r"n\s*°\s*(?![\w/-]*\d)", re.IGNORECASE)
+_DELIB_NUMBER_BLANK = re.compile(r"n\s*°(?!\s*[\w/-]*\d)", re.IGNORECASE)
 _DELIB_DATE_BLANK = re.compile(r"\bdu\s*(?:\.{2,}|…|_{2,}|$)", re.IGNORECASE)
 _FIELD_TEXT = {
     "date_signature": "la date de signature est laissée en blanc",

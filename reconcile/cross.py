@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from models import Convention, DeclaredAmount, Flag
@@ -9,6 +10,11 @@ from normalize.text import fold
 from reconcile.figures import annex_years, column_sum, compatible, euros, flag, is_article, total_rows, years
 
 _SUPPORT = ("soutien_etat", "soutien_etat_max")
+
+
+def territory_key(name: str) -> str:
+    """A territory name compared without case, accents, spaces or dashes (`Aix- Marseille` = `Aix-Marseille`)."""
+    return re.sub(r"[^a-z0-9]", "", fold(name))
 
 
 def _span(c: Convention) -> set[int]:
@@ -21,7 +27,7 @@ def _span(c: Convention) -> set[int]:
 
 def base_convention(avenant: Convention, conventions: list[Convention]) -> Convention | None:
     """The convention an avenant amends: same territory, a period that holds the avenant's years."""
-    territory = fold(avenant.parties.territoire)
+    territory = territory_key(avenant.parties.territoire)
     if not territory:
         return None
     candidates = [
@@ -29,7 +35,7 @@ def base_convention(avenant: Convention, conventions: list[Convention]) -> Conve
         for c in conventions
         if c.fichier != avenant.fichier
         and c.fields.type_document == "convention"
-        and fold(c.parties.territoire) == territory
+        and territory_key(c.parties.territoire) == territory
         and compatible(_span(c), _span(avenant))
     ]
     candidates.sort(key=lambda c: (c.fields.annee_debut or 0, c.fichier), reverse=True)
