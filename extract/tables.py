@@ -5,8 +5,10 @@ table's parsing report; both paths end in the same cell grid (`extract.grid`).""
 
 from __future__ import annotations
 
+import itertools
 import re
 from statistics import median
+from typing import Literal
 
 from extract.grid import SNAP, cluster, grid_rows
 from extract.layout import line_height, words_to_lines, words_to_phrases
@@ -136,20 +138,32 @@ def combine_header(rows: list[RawRow]) -> list[Cell]:
 
 
 def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
-    """Indexes of lines that read like a header: several column wordings side by side."""
-    found = []
-    for i, line in enumerate(lines):
+    """Indexes of lines that start a header: several column wordings side by side, on this line and
+    the one or two lines right below it (sub-headers under a parent label)."""
+    per_line: list[tuple[int, set[str], bool, int]] = []
+    for line in lines:
         hits: set[str] = set()
         phrases = 0
-        for ph in words_to_phrases(line, gap):
+        split = words_to_phrases(line, gap)
+        for ph in split:
             h = header_hits(" ".join(w.text for w in ph))
             phrases += bool(h)
             hits |= h
-        if (
-            phrases >= MIN_HEADER_FIELDS
-            and len(hits) >= MIN_HEADER_FIELDS
-            and not any(_is_amount(w.text) for w in line)
-        ):
+        per_line.append((phrases, hits, any(_is_amount(w.text) for w in line), len(split)))
+    found: list[int] = []
+    for i in range(len(lines)):
+        # a header line reads as several separate labels, never as one run of prose
+        labelled, total = per_line[i][0], per_line[i][3]
+        if per_line[i][2] or labelled < 2 or total < 3 or labelled < 0.6 * total or (found and found[-1] >= i - 2):
+            continue
+        phrases, hits = per_line[i][0], set(per_line[i][1])
+        for k in range(i + 1, min(i + 3, len(lines))):
+            close = min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1]) < 1.5 * line_height(lines[k])
+            if not close or per_line[k][2] or per_line[k][3] < 2:
+                break
+            phrases += per_line[k][0]
+            hits |= per_line[k][1]
+        if phrases >= MIN_HEADER_FIELDS and len(hits) >= MIN_HEADER_FIELDS:
             found.append(i)
     return found
 
@@ -198,55 +212,89 @@ def _gutters(
     return seps
 
 
-def borderless_table(
+def borderless_tables(
     page: Page, inherited: list[float] | None = None
-) -> tuple[BBox, list[RawRow], list[float], str] | None:
-    """A table found from its header words and the alignment below them, or, on a page that
-    continues a borderless table without repeating its header, from the inherited columns."""
+) -> list[tuple[BBox, list[RawRow], list[float], str]]:
+    """Tables found from their header words and the alignment below them; at the top of a page that
+    continues a borderless table without repeating its header, the rows take the inherited columns."""
     words = page.words
     if not words:
-        return None
+        return []
     lh = line_height(words)
     gap = 0.6 * lh
     lines = words_to_lines(words)
     anchors = _anchor_lines(lines, gap)
-    if anchors:
-        start = anchors[0]
-        header_top = min(w.top for w in lines[start])
-    elif (
+    starts: list[tuple[int, bool]] = [(a, True) for a in anchors]
+    if (
         inherited
+        and (not anchors or anchors[0] > 0)
         and len({_col(w.xc, inherited) for ln in lines[:3] for w in ln}) >= 2
         and not any(_ANNEX_TITLE.match(" ".join(w.text for w in ln)) for ln in lines[:3])
     ):
-        start, header_top = 0, min(w.top for w in lines[0])
-    else:
-        return None
-    # the body runs down until a large vertical gap (footer) or a new title
+        starts.insert(0, (0, False))
+    found = []
+    consumed = -1
+    for start, has_header in starts:
+        if start <= consumed:
+            continue
+        end = _table_end(lines, start, anchors, lh)
+        consumed = end
+        table = _borderless_block(page, lines[start : end + 1], has_header, inherited, lh, gap)
+        if table is not None:
+            found.append(table)
+    return found
+
+
+def _table_end(lines: list[list[Word]], start: int, anchors: list[int], lh: float) -> int:
+    """Index of the last line of the table starting at `start`: before a large gap, a title or a new header."""
     end = start
     for k in range(start + 1, len(lines)):
         prev_bottom = max(w.bottom for w in lines[k - 1])
         top = min(w.top for w in lines[k])
         text = " ".join(w.text for w in lines[k])
-        if top - prev_bottom > 3.0 * lh or _ANNEX_TITLE.match(text):
-            break
-        if k in anchors and k > start + 3:
+        if top - prev_bottom > 3.0 * lh or _ANNEX_TITLE.match(text) or k in anchors:
             break
         end = k
-    block = lines[start : end + 1]
+    return end
+
+
+def _parents_dropped(header: list[list[Word]], gap: float) -> list[tuple[float, float]]:
+    """Header phrases as x-spans, without the parent labels that span several sub-headers below them."""
+    phrases = [
+        (ph[0].x0, ph[-1].x1, min(w.top for w in ph), max(w.bottom for w in ph))
+        for ln in header
+        for ph in words_to_phrases(ln, gap)
+    ]
+    kept = []
+    for x0, x1, _top, bottom in phrases:
+        below = [p for p in phrases if p[2] >= bottom - 0.5 and x0 - 1 <= (p[0] + p[1]) / 2 <= x1 + 1]
+        below.sort()
+        separate = any(b[0] > a[1] for a, b in itertools.pairwise(below))
+        if not separate:
+            kept.append((x0, x1))
+    return kept
+
+
+def _borderless_block(
+    page: Page, block: list[list[Word]], has_header: bool, inherited: list[float] | None, lh: float, gap: float
+) -> tuple[BBox, list[RawRow], list[float], str] | None:
     region = [w for ln in block for w in ln]
-    head_end = _header_end(block, lh, page) if anchors else 0
-    if inherited and not anchors:
-        seps = inherited
+    if not region:
+        return None
+    header_top = min(w.top for w in block[0])
+    head_end = _header_end(block, lh, page) if has_header else 0
+    if not has_header:
+        if not inherited:
+            return None
+        seps = list(inherited)
         x0, x1 = seps[0], seps[-1]
         evidence = "pas de réglures ; colonnes héritées de la page précédente"
     else:
         x0 = min(w.x0 for w in region) - 1
         x1 = max(w.x1 for w in region) + 1
-        spans = [
-            [(ph[0].x0, ph[-1].x1) for ln in part for ph in words_to_phrases(ln, gap)]
-            for part in (block[:head_end], block[head_end:])
-        ]
-        inner = _gutters(spans[0], spans[1], x0, x1, min_width=0.5 * lh, body_lines=len(block) - head_end)
+        head_spans = _parents_dropped(block[:head_end], gap)
+        body_spans = [(ph[0].x0, ph[-1].x1) for ln in block[head_end:] for ph in words_to_phrases(ln, gap)]
+        inner = _gutters(head_spans, body_spans, x0, x1, min_width=0.5 * lh, body_lines=len(block) - head_end)
         seps = _merge_headerless([x0, *inner, x1], block[:head_end], block[head_end:])
         evidence = "pas de réglures ; colonnes tirées de l'alignement des mots"
     bottom = max(w.bottom for w in region) + 1
@@ -265,8 +313,9 @@ def _row_cuts(
         below = min(w.top for w in lines[i0]) if i0 < len(lines) else bottom
         cuts.append((max(w.bottom for w in lines[i0 - 1]) + below) / 2)
     gaps = [min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1]) for k in range(i0 + 1, len(lines))]
-    typical = median([g for g in gaps if g > -lh] or [0.0])
-    threshold = max(0.45 * lh, typical + 0.3 * lh)
+    # line spacing inside a cell: the usual small gap; a row break opens a clearly wider one
+    leading = median([g for g in gaps if -lh < g < 0.8 * lh] or [0.0])
+    threshold = max(0.45 * lh, leading + 0.3 * lh)
     for k in range(i0 + 1, len(lines)):
         prev_bottom = max(w.bottom for w in lines[k - 1])
         top_k = min(w.top for w in lines[k])
@@ -341,49 +390,42 @@ def _title_above(page: Page, top: float) -> str:
     return " ".join(" ".join(w.text for w in ln) for ln in words_to_lines(above))
 
 
-def page_to_tables(page: Page, inherited: list[float] | None = None) -> list[PageTable]:
-    """The tables of one page, ruled where rulings draw a grid, borderless otherwise."""
-    tables: list[PageTable] = []
-    for box, rows in ruled_tables(page):
-        n = header_row_count(rows)
-        header = combine_header(rows[:n]) if n else []
-        for r in rows[:n]:
-            r.kind = "header"
-        tables.append(
-            PageTable(
-                page=page.number,
-                bbox=box,
-                header=header,
-                rows=rows,
-                title=_title_above(page, box.top),
-                report=ParsingReport(
-                    method="ruled",
-                    evidence=f"grille de réglures ({len(rows)} bandes)",
-                    confidence=1.0 if n else 0.6,
-                    rows=len(rows) - n,
-                ),
-            )
-        )
-    if tables:
-        return tables
-    found = borderless_table(page, inherited)
-    if found is None:
-        return []
-    box, rows, seps, evidence = found
+def _page_table(
+    page: Page,
+    box: BBox,
+    rows: list[RawRow],
+    method: Literal["ruled", "borderless"],
+    evidence: str,
+    columns: list[float] | None = None,
+) -> PageTable:
     n = header_row_count(rows)
-    header = combine_header(rows[:n]) if n else []
     for r in rows[:n]:
         r.kind = "header"
+    return PageTable(
+        page=page.number,
+        bbox=box,
+        header=combine_header(rows[:n]) if n else [],
+        rows=rows,
+        title=_title_above(page, box.top),
+        columns=columns or [],
+        report=ParsingReport(
+            method=method,
+            evidence=evidence,
+            confidence=(1.0 if method == "ruled" else 0.8) if n else 0.5,
+            rows=len(rows) - n,
+        ),
+    )
+
+
+def page_to_tables(page: Page, inherited: list[float] | None = None) -> list[PageTable]:
+    """The tables of one page: ruled where the rulings draw a grid, borderless otherwise."""
+    ruled = [
+        _page_table(page, box, rows, "ruled", f"grille de réglures ({len(rows)} bandes)")
+        for box, rows in ruled_tables(page)
+    ]
+    if ruled:
+        return ruled
     return [
-        PageTable(
-            page=page.number,
-            bbox=box,
-            header=header,
-            rows=rows,
-            title=_title_above(page, box.top),
-            columns=seps,
-            report=ParsingReport(
-                method="borderless", evidence=evidence, confidence=0.8 if n else 0.5, rows=len(rows) - n
-            ),
-        )
+        _page_table(page, box, rows, "borderless", evidence, seps)
+        for box, rows, seps, evidence in borderless_tables(page, inherited)
     ]
