@@ -10,10 +10,10 @@ from models import Parties
 from normalize.parties import acronym_of
 from normalize.text import clean, fold
 
-_STATE_SERVICE = re.compile(r"^(ddets|ddcs|ddetspp|ddets\s*pp|ddets\s*\(pp\)|deets|dreets|etat|prefecture)$")
+_STATE_SERVICE = re.compile(r"^(ddets|ddcs|ddetspp|deets|dreets|ddcspp|etat|l'etat|prefecture|services de l'etat)\b")
 _DEPARTMENT = re.compile(r"^(cd|cd\d+|conseil departemental|departement|conseil general|cg)\b")
 _CITY_PREFIX = re.compile(r"^(ville|commune|mairie)\b\s*(de\s+|d'\s*|du\s+|[-:]\s*)?(.*)$", re.IGNORECASE)
-_ACRONYM_THEN_PLACE = re.compile(r"^([A-Z]{2,})\b(\s+(de|d'|du|des)\b.*)?$")
+_LEADING_ACRONYM = re.compile(r"^([A-Z][A-Z0-9]{1,}(?:-[A-Z0-9]{2,})?)\b")
 _EPCI_WORDS = re.compile(r"^(la\s+)?(metropole|communaute|agglomeration|agglo|epci|intercommunalite)$")
 
 
@@ -75,9 +75,10 @@ def canonical_pilot(part: str, parties: Parties) -> str:
         return "VILLE:" + _city(m.group(3), parties)
     if any(fold(c) == f for c in parties.cities):
         return "VILLE:" + _city(part, parties)
-    m = _ACRONYM_THEN_PLACE.match(part)
+    m = _LEADING_ACRONYM.match(part)
     if m:
-        return m.group(1).upper()
+        # "CCAS de Pellerive", "ADIL 13", "SIAO (115)": the body is its acronym
+        return m.group(1)
     if part[:1].islower() and len(part) <= 4:
         return "VILLE:" + _city(part, parties)
     if re.fullmatch(r"[\w'’ -]+", part) and part[:1].isalpha():

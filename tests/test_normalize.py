@@ -99,6 +99,13 @@ AMP = Parties(
         ("SIAO", ["SIAO"]),
         ("Conseil départemental", ["CD"]),
         ("Métropole Aix-Marseille-Provence", ["EPCI"]),
+        ("DDETS 13", ["DDETS"]),
+        ("Etat (DDETS)", ["DDETS"]),
+        ("ADIL 13", ["ADIL"]),
+        ("SIAO + CCAS", ["SIAO", "CCAS"]),
+        ("CD et DDETS", ["CD", "DDETS"]),
+        ("la Métropole", ["EPCI"]),
+        ("MARSEILLE", ["VILLE:Marseille"]),
     ],
 )
 def test_pilots_to_codes(raw: str, codes: list[str]) -> None:
