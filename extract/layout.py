@@ -41,6 +41,11 @@ def words_to_phrases(line: list[Word], gap: float) -> list[list[Word]]:
     return phrases
 
 
+def page_text(words: list[Word]) -> str:
+    """A page's text, one visual line per line, top to bottom."""
+    return "\n".join(" ".join(w.text for w in line) for line in words_to_lines(words))
+
+
 def join_words(words: list[Word]) -> str:
     """The text of words in reading order, lines joined by a space."""
     return " ".join(" ".join(w.text for w in line) for line in words_to_lines(words))

@@ -71,12 +71,6 @@ class Page(BaseModel):
     rulings: list[Ruling] = []
     ocr: OcrDecision = OcrDecision(needed=False, reason="couche texte présente")
 
-    def text_lines(self) -> list[str]:
-        """The page's text, one string per visual line, top to bottom."""
-        from extract.layout import words_to_lines
-
-        return [" ".join(w.text for w in line) for line in words_to_lines(self.words)]
-
 
 class SourceDocument(BaseModel):
     """An input PDF read into pages."""

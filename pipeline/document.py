@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from extract.annexes import tables_to_annexes
+from extract.layout import page_text
 from extract.pdf import file_sha256, read_pdf_pages
 from extract.tables import page_to_tables
 from models import Convention, Flag, Page, PageTable
@@ -19,11 +23,31 @@ from normalize.pilots import split_pilots
 from normalize.text import lexicon
 
 
+def default_workers() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 class Options(BaseModel):
-    """How a document is processed; built by the CLI, validated here."""
+    """How a batch and each document are processed; built by the CLI, validated here."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     ocr: bool = True
     ocr_language: str = "fra"
+    workers: int = Field(default_factory=default_workers, ge=1, le=256)
+    document_timeout: float | None = Field(default=600.0, gt=0)
+    abort_on_error: bool = False
+    use_cache: bool = True
+    debug_dir: Path | None = None
+
+    RUN_ONLY: ClassVar[frozenset[str]] = frozenset(
+        {"workers", "document_timeout", "abort_on_error", "use_cache", "debug_dir"}
+    )
+
+    def result_fingerprint(self) -> str:
+        """The options that change what a document yields, as canonical JSON (part of the cache key)."""
+        return json.dumps(self.model_dump(mode="json", exclude=set(self.RUN_ONLY)), sort_keys=True)
 
 
 def pages_to_tables(pages: list[Page]) -> list[PageTable]:
@@ -34,15 +58,17 @@ def pages_to_tables(pages: list[Page]) -> list[PageTable]:
         found = page_to_tables(page, inherited)
         tables.extend(found)
         last = found[-1] if found else None
-        inherited = last.columns if last and last.report.method == "borderless" and last.header else (
-            inherited if last and last.report.method == "borderless" else None
+        inherited = (
+            last.columns
+            if last and last.report.method == "borderless" and last.header
+            else (inherited if last and last.report.method == "borderless" else None)
         )
     return tables
 
 
 def pages_to_convention(pages: list[Page], fichier: str, sha: str) -> Convention:
     """Extracted pages to the convention model: fields, parties, annexes, declared totals."""
-    texts = ["\n".join(p.text_lines()) for p in pages]
+    texts = [page_text(p.words) for p in pages]
     words = lexicon(texts)
     parties = read_parties(texts)
     raw_annexes = tables_to_annexes(pages_to_tables(pages))
