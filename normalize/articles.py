@@ -180,6 +180,11 @@ _ROLE_NOUNS: dict[str, Role] = {
     "credits": "soutien_etat",
     "financement": "soutien_etat",
     "concours": "soutien_etat",
+    # a payment of part of the support (advance, instalment, balance) is not the support itself
+    "avance": "autre",
+    "acompte": "autre",
+    "solde": "autre",
+    "tranche": "autre",
 }
 _GRANT_VERBS = {"attribuer", "allouer", "accorder", "octroyer", "verser", "notifier", "deleguer"}
 _GRANT_FORMS = re.compile(
@@ -233,6 +238,33 @@ def _qualifiers(tok: Token) -> list[Token]:
     return out
 
 
+_LOCAL = {
+    "departement",
+    "metropole",
+    "ville",
+    "commune",
+    "region",
+    "collectivite",
+    "communaute",
+    "agglomeration",
+    "epci",
+    "caf",
+    "association",
+    "bailleur",
+    "bailleurs",
+    "territoire",
+}
+_OF = {"de", "du", "des", "d'", "d’"}
+
+
+def _is_local(tok: Token) -> bool:
+    """Whether a noun belongs to a local body (`financement du Département`), not to the State."""
+    return any(
+        c.dep_.startswith("nmod") and _key(c) in _LOCAL and any(_key(g) in _OF for g in c.children)
+        for c in tok.children
+    )
+
+
 def _governors(anchor: Token, amount_tokens: set[int]) -> list[Token]:
     """The words that govern the amount, nearest first: its heads up to its clause's verb, then that
     verb's (or the amount's own) subject; the climb stops at another amount."""
@@ -265,8 +297,11 @@ def _decide(noun: Token, path: list[Token], sentence: Span, anchor: Span) -> Rol
             role = "soutien_etat"
         elif not annual:
             return "autre"
-    if role == "soutien_etat" and _key(noun) == "contribution" and not _is_state(noun) and annual:
-        return "participation_annuelle"
+    if role == "soutien_etat" and not _is_state(noun) and (_is_local(noun) or _key(noun) == "contribution"):
+        if annual:
+            return "participation_annuelle"
+        if _is_local(noun):
+            return "autre"
     if role == "soutien_etat" and words & _MAX_WORDS:
         return "soutien_etat_max"
     return role
@@ -302,6 +337,7 @@ _TITLED_PERIOD = re.compile(
     + _YEARS
 )
 _ANY_PERIOD = re.compile(rf"\b{_YEARS}\b")
+_OTHER_AMOUNT_WORDS = re.compile(r"\b(?:reliquat|deduction|dont)\b")
 _DOC_PERIOD = re.compile(r"\b(20\d\d)\s*[-–]\s*(20\d\d)\b")
 
 
@@ -353,7 +389,7 @@ def articles_to_declared(page_texts: list[str], fichier: str, sha: str) -> list[
             nxt = next((g.start for g in found[k + 1 :] if g.start > f.end), sentence.end_char)
             left = fold(paragraph.text[sentence.start_char : f.start])
             right = fold(paragraph.text[f.end : sentence.end_char])
-            right_clause = fold(paragraph.text[f.end : min(nxt, sentence.end_char)])
+            right_clause = _OTHER_AMOUNT_WORDS.split(fold(paragraph.text[f.end : min(nxt, sentence.end_char)]))[0]
             annual = bool(_ANNUAL.search(right_clause)) or "annuel" in left[-60:]
             if f.amount.value is None:
                 continue

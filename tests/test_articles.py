@@ -69,7 +69,28 @@ WORDINGS = [
         [("soutien_etat", "480000"), ("soutien_etat_max", "500000")],
     ),
     ("L'association dispose d'un fonds de réserve de 50 000 €.", [("autre", "50000")]),
+    ("Le reliquat constaté au 31 décembre 2023 s'élève à 42 500 €.", [("reliquat", "42500")]),
+    ("Le budget prévisionnel global de l'action s'élève à 1 000 000 € TTC.", [("cout_eligible", "1000000")]),
+    ("Une avance de 50 % du montant, soit 125 000 €, sera versée à la signature.", [("autre", "125000")]),
+    ("Montant de la participation de la Métropole : 25 000 € par an.", [("participation_annuelle", "25000")]),
+    ("Le Département apporte un cofinancement de 80 000 €.", [("autre", "80000")]),
+    ("Le financement du Département s'élève à 80 000 €.", [("autre", "80000")]),
+    ("La contribution annuelle de la Métropole est fixée à 30 000 €.", [("participation_annuelle", "30000")]),
+    (
+        "L'État s'engage à verser une subvention maximale de 300 000 € pour la durée de la convention.",
+        [("soutien_etat_max", "300000")],
+    ),
+    (
+        "Le coût éligible retenu est de 900 000 €, la subvention de l'État représentant 50 % soit 450 000 €.",
+        [("cout_eligible", "900000"), ("soutien_etat", "450000")],
+    ),
 ]
+
+
+def test_periods_of_each_amount() -> None:
+    text = "Pour 2024, le financement de l'État est arrêté à 150 000 €, déduction faite du reliquat 2023 de 30 000 €."
+    found = articles_to_declared([text], "x.pdf", "0" * 64)
+    assert [(d.role, d.periode) for d in found] == [("soutien_etat", "2024"), ("reliquat", "2023")]
 
 
 @pytest.mark.parametrize(("text", "expected"), WORDINGS, ids=[w[0][:50] for w in WORDINGS])
