@@ -320,24 +320,24 @@ def remainder_mismatch(c: Convention) -> list[Flag]:
     for d in c.declared:
         if is_article(d) and d.role == "reliquat":
             statements.append((d.montant, years(d.periode), "", d.page, f"page {d.page}"))
-    if len(statements) < 2:
-        return []
-    ref, ref_years, ref_annex, _, ref_where = statements[0]  # the annex row when there is one
     flags = []
-    reported: set[Decimal] = {ref}
-    for value, when, annexe, page, where in statements[1:]:
-        if value in reported or not compatible(ref_years, when):
+    reported: set[tuple[Decimal, Decimal]] = set()
+    for i, (value, when, annexe, page, where) in enumerate(statements):
+        # the reference is the first earlier statement of the same period: the annex row when there is one
+        ref = next((s for s in statements[:i] if compatible(s[1], when)), None)
+        if ref is None or ref[0] == value or (ref[0], value) in reported:
             continue
-        reported.add(value)
+        reported.add((ref[0], value))
+        ref_value, _, ref_annex, _, ref_where = ref
         flags.append(
             flag(
                 c,
                 "REMAINDER_MISMATCH",
-                f"Reliquat de {euros(ref)} ({ref_where}{', annexe ' + ref_annex if ref_annex else ''}) "
+                f"Reliquat de {euros(ref_value)} ({ref_where}{', annexe ' + ref_annex if ref_annex else ''}) "
                 f"énoncé ailleurs comme {euros(value)} ({where})",
                 page=page,
                 annexe=ref_annex or annexe,
-                attendu=ref,
+                attendu=ref_value,
                 trouve=value,
             )
         )

@@ -359,6 +359,16 @@ def test_remainder_mismatch_between_two_article_statements() -> None:
     assert keys(remainder_mismatch(c)) == [("REMAINDER_MISMATCH", "", None, "132000", "122000")]
 
 
+def test_remainder_mismatch_compares_each_year_with_its_own_statement() -> None:
+    rows = [
+        total("Reliquat 2022", role="reliquat", financement_ami="50 000 €"),
+        total("Reliquat 2023", top=720.0, role="reliquat", financement_ami="110 400 €"),
+    ]
+    a = annex([line(1, ami="600 000 €")], rows, fields=("financement_ami",))
+    c = convention([a], [declared("reliquat", "114000", "2023"), declared("reliquat", "50000", "2022")])
+    assert keys(remainder_mismatch(c)) == [("REMAINDER_MISMATCH", "1", None, "110400", "114000")]
+
+
 def test_remainder_mismatch_silent_when_equal_single_or_other_years() -> None:
     same = convention([_requested("600 000 €", "73 000 €")], [declared("reliquat", "73000", "2023")])
     single = convention([], [declared("reliquat", "75000", "2023")])
