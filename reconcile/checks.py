@@ -316,10 +316,11 @@ def remainder_mismatch(c: Convention) -> list[Flag]:
     statements: list[tuple[Decimal, set[int], str, int, str]] = []  # value, years, annex, page, where
     for annex in c.annexes:
         for row, value in remainder_rows(annex):
-            statements.append((value, years(row.label), annex.annexe, row.provenance.page, f"« {row.label} »"))
+            where = f"annexe {annex.annexe}, ligne « {row.label} », page {row.provenance.page}"
+            statements.append((value, years(row.label), annex.annexe, row.provenance.page, where))
     for d in c.declared:
         if is_article(d) and d.role == "reliquat":
-            statements.append((d.montant, years(d.periode), "", d.page, f"page {d.page}"))
+            statements.append((d.montant, years(d.periode), "", d.page, f"articles, page {d.page}"))
     flags = []
     reported: set[tuple[Decimal, Decimal]] = set()
     for i, (value, when, annexe, page, where) in enumerate(statements):
@@ -333,8 +334,8 @@ def remainder_mismatch(c: Convention) -> list[Flag]:
             flag(
                 c,
                 "REMAINDER_MISMATCH",
-                f"Reliquat de {euros(ref_value)} ({ref_where}{', annexe ' + ref_annex if ref_annex else ''}) "
-                f"énoncé ailleurs comme {euros(value)} ({where})",
+                f"Le même reliquat est énoncé avec deux montants : {euros(ref_value)} ({ref_where}) "
+                f"et {euros(value)} ({where})",
                 page=page,
                 annexe=ref_annex or annexe,
                 attendu=ref_value,

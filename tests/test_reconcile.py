@@ -229,6 +229,12 @@ def test_breakdown_mismatch_fires_when_the_parts_do_not_add_up() -> None:
     assert flags[0].gravite == "alerte"
 
 
+def test_breakdown_mismatch_reads_a_stated_total_followed_by_its_parts() -> None:
+    text = "Financement de 35 500 € dont 17 500 € pour le CCAS et 18 000 € pour l'ADIL"
+    c = convention([annex([line(2, ami="32 500 €", commentaire=text)], fields=("financement_ami",))])
+    assert keys(breakdown_mismatch(c)) == [("BREAKDOWN_MISMATCH", "1", 2, "32500", "35500")]
+
+
 def test_breakdown_mismatch_silent_for_a_right_split_a_single_amount_or_a_remainder() -> None:
     rows = [
         line(1, ami="55 000 €", commentaire="Financement de 50 000 euros pour Marseille et 5000 euros pour Aix"),
