@@ -1,0 +1,31 @@
+"""Everything a run leaves in OUT: the contract files, then the analyst exports built from the same records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from export.contract import write_contract
+from export.excel_csv import write_excel_csvs
+from export.report import write_report
+from export.rows import territories
+from export.store import write_store
+from export.xlsx import write_workbooks
+from models import Convention, Flag, RunEntry
+
+
+def write_all(
+    out: Path,
+    conventions: list[Convention],
+    flags: list[Flag],
+    entries: list[RunEntry],
+    sources: dict[str, Path],
+    crop_cache: Path | None,
+    run_info: dict[str, object],
+) -> None:
+    """Contract CSVs and run.json, workbooks, Excel CSVs, lda.duckdb and report.html, each written atomically."""
+    write_contract(out, conventions, flags, entries)
+    rows = territories(conventions, flags)
+    write_workbooks(out, rows)
+    write_excel_csvs(out, rows)
+    write_store(out, rows, flags, entries)
+    write_report(out, rows, conventions, flags, entries, sources, crop_cache, run_info)
