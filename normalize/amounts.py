@@ -76,6 +76,12 @@ def parse_amount(raw: str | None) -> Amount:
         return Amount(raw=text, absent=True)
     m = _HEAD.match(text)
     if not m:
+        # "Financement … (17 000 euros). (AMP)": a cell whose only amount is written inside its text
+        inside = find_amounts(text)
+        if len(inside) == 1:
+            start, end, found = inside[0]
+            sources, _ = _tail(text[end:])
+            return Amount(raw=text, value=found.value, sources=sources, note=text[:start].strip(" ,;:(-"))
         return Amount(raw=text, note="pas un montant")
     value = _number(m.group("num"))
     if value is None:

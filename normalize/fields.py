@@ -93,7 +93,9 @@ def read_iban(text: str) -> str:
 
 def _signature(text: str) -> tuple[str, str, list[tuple[str, str]]]:
     place, date, blanks = "", "", []
-    for m in re.finditer(r"Fait\s+à\s*:?\s*([^\n,]*?)\s*(?:,\s*)?le\s*:?\s*([^\n]*)", text, re.IGNORECASE):
+    for m in re.finditer(
+        r"(?:Fait|Sign[ée]e?)\s+à\s*:?\s*([^\n,]*?)\s*(?:,\s*)?\ble\b\s*:?\s*([^\n]*)", text, re.IGNORECASE
+    ):
         p = clean(m.group(1)).strip(" :,")
         d = parse_french_date(m.group(2))
         if p and not place:

@@ -26,6 +26,7 @@ _PLACE = re.compile(r"\b([A-ZÉÈÀ][a-zéèêëàâîïôöûüç]+(?:-(?:[a-z�
 
 def _party_names(text: str) -> list[str]:
     """Names of the parties, from `Entre … d'une part, Et … d'autre part`."""
+    text = re.sub(r"(\w-)\s*\n\s*", r"\1", text)
     m = re.search(r"\bEntre\b\s*:?(.*?)(Il (est|a été) convenu|IL (EST|A ÉTÉ) CONVENU)", text, re.DOTALL)
     block = m.group(1) if m else text[:3000]
     segments = re.split(
@@ -92,7 +93,7 @@ def read_parties(pages: list[str]) -> Parties:
     # "désignée ci-après par les termes « Dijon Métropole »": the name the document itself uses
     m = re.search(
         r"ci-apr[èe]s\s+(?:par les termes|d[ée]nomm[ée]e?|d[ée]sign[ée]e?)?\s*[«\"]\s*([^»\"]{3,80}?)\s*[»\"]",
-        head.replace("\n", " "),
+        re.sub(r"(\w-)\s*\n\s*", r"\1", head).replace("\n", " "),
     )
     if m and territoire:
         alias = _ARTICLE.sub("", clean(m.group(1))).strip()

@@ -92,3 +92,9 @@ def test_any_french_rendering_parses_back(euros: int, cents: int, sep: str, deci
 @given(st.text(alphabet=st.characters(blacklist_categories=["Nd"]), max_size=30))
 def test_text_without_digits_is_never_a_number(text: str) -> None:
     assert parse_amount(text).value is None
+
+
+def test_single_amount_written_inside_the_cell_text() -> None:
+    a = parse_amount("Financement autres CLLAJ + cofinancement des apprentis (17 000 euros). (AMP)")
+    assert a.value == Decimal("17000") and a.sources == "AMP"
+    assert parse_amount("voir 2 000 € et 3 000 €").unreadable
