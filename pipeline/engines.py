@@ -27,7 +27,7 @@ def measure(pdf: Path) -> dict[str, tuple[int, float]]:
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tables = camelot.read_pdf(str(pdf), flavor="lattice", pages="all")
+        tables = camelot.read_pdf(str(pdf), flavor="lattice", pages="all")  # type: ignore[attr-defined]
     out["camelot lattice"] = (sum(max(0, tb.df.shape[0] - 1) for tb in tables), time.perf_counter() - t)
     t = time.perf_counter()
     with pdfplumber.open(pdf) as doc:
