@@ -224,13 +224,18 @@ class _Worker:
                 self.conn.send(None)
             self.process.join(KILL_GRACE)
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            if not self.process.is_alive() or self.process.pid is None:
+            pid = self.process.pid
+            if not self.process.is_alive() or pid is None:
                 break
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, sig)
+            try:
+                os.killpg(pid, sig)  # the worker and whatever it started (it leads its own process group)
+            except (ProcessLookupError, PermissionError):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)  # not yet its own group leader
             self.process.join(KILL_GRACE)
         self.conn.close()
-        self.process.close()
+        if not self.process.is_alive():
+            self.process.close()
 
 
 def _process_all(

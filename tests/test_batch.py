@@ -299,3 +299,19 @@ def test_cross_document_checks_are_called_when_present(monkeypatch: pytest.Monke
     fake.conventions_to_flags = conventions_to_flags  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "reconcile.cross", fake)
     assert cross_document_flags([]) == [flag] and seen == [[]]
+
+
+def test_bench_reports_every_figure_per_style(tmp_path: Path) -> None:
+    from pipeline.bench import main
+
+    (tmp_path / "lattice").mkdir()
+    shutil.copy(GOOD[1], tmp_path / "lattice" / "a.pdf")
+    shutil.copy(BAD / "vide.pdf", tmp_path / "lattice" / "vide.pdf")
+    (tmp_path / "truth").mkdir()  # a folder without PDFs is not a style
+    assert main(["--corpus", str(tmp_path), "--workers", "1", "--json", str(tmp_path / "b.json")]) == 0
+    [figures] = json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))
+    assert figures["style"] == "lattice" and figures["documents"] == 2 and figures["failed"] == 1
+    assert figures["pages"] > 0 and figures["pages_per_s"] > 0 and figures["pdfplumber_pages_per_s"] > 0
+    assert figures["peak_pss_mb"] > 0 and figures["peak_rss_mb"] >= figures["peak_pss_mb"]
+    assert figures["ratio_to_pdfplumber"] > 0 and figures["cpu_ratio_to_pdfplumber"] > 0
+    assert main(["--corpus", str(tmp_path / "truth")]) == 2
