@@ -6,6 +6,7 @@ from pathlib import Path
 
 from export.contract import write_contract
 from export.excel_csv import write_excel_csvs
+from export.paths import OutputMemo
 from export.report import write_report
 from export.rows import territories
 from export.store import write_store
@@ -19,13 +20,18 @@ def write_all(
     flags: list[Flag],
     entries: list[RunEntry],
     sources: dict[str, Path],
-    crop_cache: Path | None,
+    cache_dir: Path | None,
     run_info: dict[str, object],
 ) -> None:
-    """Contract CSVs and run.json, workbooks, Excel CSVs, lda.duckdb and report.html, each written atomically."""
+    """Contract CSVs and run.json, workbooks, Excel CSVs, lda.duckdb and report.html, each written atomically.
+
+    With `cache_dir` (OUT/.cache), page crops are reused and unchanged workbooks and database are not rebuilt.
+    """
     write_contract(out, conventions, flags, entries)
     rows = territories(conventions, flags)
-    write_workbooks(out, rows)
+    memo = OutputMemo(cache_dir / "outputs" if cache_dir is not None else None)
+    crop_cache = cache_dir / "crops" if cache_dir is not None else None
+    write_workbooks(out, rows, memo)
     write_excel_csvs(out, rows)
-    write_store(out, rows, flags, entries)
+    write_store(out, rows, flags, entries, memo)
     write_report(out, rows, conventions, flags, entries, sources, crop_cache, run_info)

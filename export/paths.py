@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import tempfile
@@ -37,3 +39,38 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class OutputMemo:
+    """Skip rebuilding an output whose inputs are unchanged and whose file is as this run left it."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+
+    def _note(self, target: Path) -> Path | None:
+        if self.root is None:
+            return None
+        return self.root / (hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:32] + ".json")
+
+    def _stamp(self, target: Path, digest: str) -> str:
+        st = target.stat()
+        return json.dumps([digest, st.st_size, st.st_mtime_ns])
+
+    def fresh(self, target: Path, digest: str) -> bool:
+        """True when `target` was built from `digest` and not touched since."""
+        note = self._note(target)
+        if note is None or not target.is_file() or not note.is_file():
+            return False
+        return note.read_text(encoding="utf-8") == self._stamp(target, digest)
+
+    def built(self, target: Path, digest: str) -> None:
+        """Record that `target` now holds what `digest` describes."""
+        note = self._note(target)
+        if note is not None:
+            atomic_write(note, self._stamp(target, digest))
+
+
+def digest_of(*parts: object) -> str:
+    """A stable digest of JSON-able parts (Decimal and Path as text)."""
+    text = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from export.paths import atomic_write
+from export.paths import OutputMemo, atomic_write, digest_of
 from export.rows import (
     AMOUNT_COLUMNS,
     ANALYST_ACTION_COLUMNS,
@@ -72,11 +72,19 @@ def workbook_bytes(t: TerritoryRows) -> bytes:
     return buf.getvalue()
 
 
-def write_workbooks(out: Path, territories: list[TerritoryRows]) -> list[Path]:
-    """OUT/territories/<slug>/<slug>.xlsx for every territory (named after it, so several open side by side)."""
+def write_workbooks(out: Path, territories: list[TerritoryRows], memo: OutputMemo | None = None) -> list[Path]:
+    """OUT/territories/<slug>/<slug>.xlsx for every territory (named after it, so several open side by side).
+
+    With `memo`, a workbook whose rows and code are unchanged and whose file is untouched is not rebuilt.
+    """
+    memo = memo or OutputMemo(None)
+    code = digest_of(Path(__file__).read_text(encoding="utf-8"), LABELS)
     paths = []
     for t in territories:
         path = out / "territories" / t.slug / f"{t.slug}.xlsx"
-        atomic_write(path, workbook_bytes(t))
+        digest = digest_of(code, t.name, t.actions, t.declared, t.flags)
+        if not memo.fresh(path, digest):
+            atomic_write(path, workbook_bytes(t))
+            memo.built(path, digest)
         paths.append(path)
     return paths

@@ -143,14 +143,20 @@ def _summary(
 
 @app.command(epilog=EXIT_CODES_HELP)
 def run(
-    input_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="dossier des PDF à traiter")],
-    out: Annotated[Path, typer.Option("--out", help="dossier de sortie")],
+    input_dir: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, metavar="INPUT_DIR", help="dossier des PDF à traiter")
+    ],
+    out: Annotated[Path, typer.Option("--out", metavar="OUT", help="dossier de sortie")],
     workers: Annotated[int | None, typer.Option(help="processus en parallèle (défaut : nombre de cœurs)")] = None,
     document_timeout: Annotated[
         float | None, typer.Option(help="secondes au plus par document, au-delà il est arrêté (défaut : 600)")
     ] = None,
-    abort_on_error: Annotated[bool, typer.Option(help="arrêter le lot au premier fichier en erreur")] = False,
-    no_cache: Annotated[bool, typer.Option(help="tout retraiter, sans lire ni écrire OUT/.cache")] = False,
+    abort_on_error: Annotated[
+        bool, typer.Option("--abort-on-error", help="arrêter le lot au premier fichier en erreur (code 3)")
+    ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="tout retraiter, sans lire ni écrire OUT/.cache")
+    ] = False,
     debug_dir: Annotated[Path | None, typer.Option(help="écrire les pages avec les cellules détectées")] = None,
     ocr: Annotated[bool, typer.Option(help="OCR des pages sans couche texte")] = True,
     ocr_language: Annotated[str, typer.Option(help="langue(s) Tesseract")] = "fra",
@@ -213,7 +219,7 @@ def run(
             flags,
             [r.entry for r in outcome.results],
             sources={r.entry.fichier: input_dir / r.entry.fichier for r in outcome.results},
-            crop_cache=out / ".cache" / "crops" if options.use_cache else None,
+            cache_dir=out / ".cache" if options.use_cache else None,
             run_info={"version": version, "secondes": round(outcome.seconds, 1), "interrompu": outcome.aborted},
         )
         if options.debug_dir:

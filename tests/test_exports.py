@@ -123,7 +123,7 @@ def test_hostile_territory_names_write_only_inside_out(tmp_path: Path) -> None:
     conventions = [_convention(n, f"d{i}/convention.pdf") for i, n in enumerate(names)]
     flags = [_flag(c.fichier, c.parties.territoire) for c in conventions]
     entries = [RunEntry(fichier=c.fichier, statut="ok", territoire=c.parties.territoire) for c in conventions]
-    write_all(out, conventions, flags, entries, sources={}, crop_cache=None, run_info={})
+    write_all(out, conventions, flags, entries, sources={}, cache_dir=None, run_info={})
     outside = [p for p in tmp_path.rglob("*") if not p.is_relative_to(out)]
     assert outside == []
     folders = [p.name for p in (out / "territories").iterdir()]
@@ -296,7 +296,7 @@ def test_report_loads_in_headless_chromium_and_shows_the_flags(
             RunEntry(fichier="vide.pdf", statut="erreur", erreur="fichier vide (0 octet)"),
         ],
         sources={c.fichier: REAL},
-        crop_cache=tmp_path / "crops",
+        cache_dir=tmp_path / "cache",
         run_info={"version": "test"},
     )
     profile = tmp_path / "profile"
@@ -334,3 +334,23 @@ def test_report_loads_in_headless_chromium_and_shows_the_flags(
     for f in flags:
         assert f.code in dom
     assert "fichier vide (0 octet)" in dom and "Montant &lt;illisible&gt;" in dom
+
+
+def test_unchanged_workbooks_and_database_are_not_rebuilt(tmp_path: Path) -> None:
+    from export.paths import OutputMemo
+    from export.xlsx import write_workbooks
+
+    memo = OutputMemo(tmp_path / "memo")
+    rows = territories([_convention("Grisemont")], [])
+    [book] = write_workbooks(tmp_path, rows, memo)
+    db = write_store(tmp_path, rows, [], [], memo)
+    stamps = (book.stat().st_mtime_ns, db.stat().st_mtime_ns)
+    write_workbooks(tmp_path, rows, memo)
+    write_store(tmp_path, rows, [], [], memo)
+    assert (book.stat().st_mtime_ns, db.stat().st_mtime_ns) == stamps
+    book.write_bytes(b"abime")  # a file touched since is rebuilt
+    write_workbooks(tmp_path, rows, memo)
+    assert book.read_bytes().startswith(b"PK")
+    changed = territories([_convention("Grisemont"), _convention("Grisemont", "t/avenant.pdf")], [])
+    write_store(tmp_path, changed, [], [], memo)  # so are outputs whose rows changed
+    assert db.stat().st_mtime_ns != stamps[1]
