@@ -388,8 +388,8 @@ def run_batch(
     def deliver(sha: str | None, result: DocumentResult, cached: bool) -> bool:
         """Record a result for every file of its content; False when the batch must stop."""
         members = groups.get(sha, []) if sha else []
-        labelled = [result] if not members else []
-        if members:
+        labelled = [result]
+        if len(members) > 1:  # the same content under other names: a copy relabelled for each
             payload = encode_result(result)
             labelled = [result if f == result.entry.fichier else decode_result(payload, f) for _, f in members]
         for r in labelled:
