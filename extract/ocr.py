@@ -1,12 +1,516 @@
-"""OCR for image-only pages (placeholder until the scan path lands)."""
+"""OCR for pages without a usable text layer: decide per page, then image -> words and rulings.
+
+The scan path ends where the born-digital one starts: each OCR'd page gets `Word`s (with the
+engine's confidence) and `Ruling`s seen in the deskewed image, in PDF points, so the same table
+engine reads both. Engines sit behind a small registry (`ENGINES`) so tests can swap in a fake."""
 
 from __future__ import annotations
 
+import csv
+import io
+import os
+import re
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import mean
+from typing import TYPE_CHECKING, Protocol
 
-from models import Page
+from pydantic import BaseModel, ConfigDict, Field
+
+from extract.errors import InputError
+from models import OcrDecision, Page, Ruling, Word
+
+if TYPE_CHECKING:
+    from extract.image import Gray, Segment
+
+MIN_TEXT_CHARS = 25  # fewer letters and digits than this on a page: no real text layer
+MIN_IMAGE_COVER = 0.5  # share of the page an image must cover for the page to count as scanned
+MIN_OUTLINE_PATHS = 300  # vector paths on a page without text: its text was drawn as outlines
+MIN_READABLE = 0.6  # share of text-layer tokens that must read as words for the layer to be kept
+_NOISE = re.compile(r"^[|_~=\"'`´.,:;!¦\[\]{}()/\\]+$")  # what rule remnants and specks read as
+_CID = re.compile(r"\(cid:\d+\)")
+_TOKEN_OK = re.compile(
+    r"^[(\[«\"'“]*(?:[A-Za-zÀ-ÿŒœ]+(?:['’\-][A-Za-zÀ-ÿŒœ]+)*|[\d.,  \u202f]+|\d+[a-zA-Zeè°]{0,3}|[-–—€%&/+:;.,!?])"
+    r"[)\]»\"'”.,;:!?%€]*$"
+)
 
 
-def ocr_pages_if_needed(path: Path, pages: list[Page], language: str) -> list[Page]:
-    """Pages with a text layer are returned as they are."""
+# ---------------------------------------------------------------- settings and engines
+
+
+class OcrSettings(BaseModel):
+    """How pages are OCR'd; validated at construction."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    engine: str = "tesseract"
+    dpi: int | None = Field(default=None, ge=100, le=600)  # None: the scan's own resolution, within the bounds
+    min_dpi: int = Field(default=150, ge=72, le=600)
+    max_dpi: int = Field(default=300, ge=72, le=600)
+    psm: int = Field(default=11, ge=0, le=13)
+    jobs: int = Field(default=1, ge=1, le=64)  # pages OCR'd in parallel (processes, one Tesseract thread each)
+    deskew: bool = True
+    remove_rules: bool = True
+    second_look: bool = True  # re-read, enlarged, the ink no word explains and the words read with low confidence
+    recheck_below: float = Field(default=60.0, ge=0, le=100)  # confidence under which any word is re-read
+    recheck_digits_below: float = Field(default=85.0, ge=0, le=100)  # same, for words holding digits
+    accept_new: float = Field(default=60.0, ge=0, le=100)  # confidence a word found only on re-reading needs
+    recheck_dpi: int = Field(default=340, ge=150, le=600)  # resolution crops are enlarged to
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    """One word as an engine reads it, in image pixels."""
+
+    text: str
+    left: float
+    top: float
+    right: float
+    bottom: float
+    conf: float
+
+
+class OcrEngine(Protocol):
+    """What the OCR path needs from an engine: words with pixel boxes and confidences (0-100)."""
+
+    name: str
+
+    def recognize(self, image: Gray, dpi: int, language: str, psm: int) -> list[OcrWord]: ...
+
+    def recognize_many(self, images: list[Gray], dpi: int, language: str, psm: int) -> list[list[OcrWord]]: ...
+
+
+class OcrEngineError(InputError):
+    """The OCR engine is missing or failed on a page."""
+
+
+@dataclass
+class TesseractEngine:
+    """Tesseract through its command line, TSV output, one thread (parallelism is across pages)."""
+
+    binary: str = "tesseract"
+    name: str = "tesseract"
+    extra: tuple[str, ...] = field(default=())
+
+    def version(self) -> str:
+        """`tesseract 5.3.0`, or raises OcrEngineError when the binary is missing."""
+        try:
+            out = subprocess.run([self.binary, "--version"], capture_output=True, check=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError) as e:
+            raise OcrEngineError(f"Tesseract introuvable ({e}) : installer tesseract-ocr et tesseract-ocr-fra") from e
+        return (out.stdout or out.stderr).splitlines()[0].strip()
+
+    def recognize(self, image: Gray, dpi: int, language: str, psm: int) -> list[OcrWord]:
+        """Words of a grayscale page image (sent as PGM on stdin)."""
+        import cv2
+
+        ok, buf = cv2.imencode(".pgm", image)
+        if not ok:
+            raise OcrEngineError("image de page impossible à encoder pour Tesseract")
+        cmd = [self.binary, "stdin", "stdout", "-l", language, "--psm", str(psm), "--dpi", str(dpi), *self.extra, "tsv"]
+        return parse_tsv(self._run(cmd, buf.tobytes())).get(1, [])
+
+    def recognize_many(self, images: list[Gray], dpi: int, language: str, psm: int) -> list[list[OcrWord]]:
+        """Words of several small images in one Tesseract process (a list file: the model loads once)."""
+        import tempfile
+
+        import cv2
+
+        if not images:
+            return []
+        with tempfile.TemporaryDirectory(prefix="lda-ocr-") as tmp:
+            names = []
+            for k, img in enumerate(images):
+                name = Path(tmp) / f"{k:04d}.pgm"
+                cv2.imwrite(str(name), img)
+                names.append(str(name))
+            listing = Path(tmp) / "images.txt"
+            listing.write_text("\n".join(names) + "\n", encoding="utf-8")
+            cmd = [
+                self.binary,
+                str(listing),
+                "stdout",
+                "-l",
+                language,
+                "--psm",
+                str(psm),
+                "--dpi",
+                str(dpi),
+                *self.extra,
+            ]
+            by_page = parse_tsv(self._run([*cmd, "tsv"], None))
+        return [by_page.get(k + 1, []) for k in range(len(images))]
+
+    def _run(self, cmd: list[str], stdin: bytes | None) -> str:
+        env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+        try:
+            done = subprocess.run(cmd, input=stdin, capture_output=True, env=env, check=False, timeout=600)
+        except (OSError, subprocess.SubprocessError) as e:
+            raise OcrEngineError(f"Tesseract n'a pas pu être lancé : {e}") from e
+        if done.returncode != 0:
+            message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise OcrEngineError(f"Tesseract a échoué ({done.returncode}) : {' '.join(message[-2:])}")
+        return done.stdout.decode("utf-8", "replace")
+
+
+def parse_tsv(tsv: str) -> dict[int, list[OcrWord]]:
+    """Word rows (level 5) of Tesseract's TSV output, by page number (1-based, one page per image)."""
+    pages: dict[int, list[OcrWord]] = {}
+    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
+        text = (row.get("text") or "").strip()
+        if row.get("level") != "5" or not text:
+            continue
+        left, top, width, height = (float(row[k]) for k in ("left", "top", "width", "height"))
+        word = OcrWord(text, left, top, left + width, top + height, max(0.0, float(row["conf"])))
+        pages.setdefault(int(row.get("page_num") or 1), []).append(word)
     return pages
+
+
+EngineFactory = Callable[[], OcrEngine]
+ENGINES: dict[str, EngineFactory] = {"tesseract": TesseractEngine}
+
+
+def register_engine(name: str, factory: EngineFactory) -> None:
+    """Make an engine available under `name` (tests register a fake one)."""
+    ENGINES[name] = factory
+
+
+def get_engine(name: str) -> OcrEngine:
+    """An engine instance by name; raises OcrEngineError for an unknown name."""
+    try:
+        return ENGINES[name]()
+    except KeyError:
+        raise OcrEngineError(f"moteur OCR inconnu : {name} (connus : {', '.join(sorted(ENGINES))})") from None
+
+
+# ---------------------------------------------------------------- per-page decision
+
+
+@dataclass(frozen=True)
+class PageImageInfo:
+    """What the PDF says about a page's drawing: share of the page images cover, the largest image's
+    dpi, and how many vector paths it holds (text converted to outlines is only paths)."""
+
+    cover: float
+    dpi: float | None
+    paths: int = 0
+
+
+def page_image_info(path: Path) -> list[PageImageInfo]:
+    """Image cover, image resolution and path count of every page (pypdfium2 page objects)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    infos = []
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        for page in pdf:
+            pw, ph = page.get_size()
+            area = max(pw * ph, 1.0)
+            cover, dpi, best, paths = 0.0, None, 0.0, 0
+            for obj in page.get_objects(max_depth=2):
+                if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH:
+                    paths += 1
+                if obj.type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+                    continue
+                x0, y0, x1, y1 = obj.get_bounds()
+                a = max(0.0, min(x1, pw) - max(x0, 0.0)) * max(0.0, min(y1, ph) - max(y0, 0.0))
+                cover += a / area
+                if a > best:
+                    best = a
+                    px_w, px_h = obj.get_px_size()
+                    dpi = 72 * max(px_w / max(x1 - x0, 1e-6), px_h / max(y1 - y0, 1e-6))
+            infos.append(PageImageInfo(cover=min(cover, 1.0), dpi=dpi, paths=paths))
+            page.close()
+    finally:
+        pdf.close()
+    return infos
+
+
+def readable_share(words: list[Word]) -> float:
+    """Share of text-layer tokens that read as words, numbers or punctuation (not `(cid:12)` or symbol soup)."""
+    tokens = [w.text for w in words]
+    if not tokens:
+        return 0.0
+    good = sum(bool(_TOKEN_OK.match(t)) and not _CID.search(t) and "\ufffd" not in t for t in tokens)
+    return good / len(tokens)
+
+
+def decide(page: Page, info: PageImageInfo | None) -> OcrDecision:
+    """Whether a page needs OCR, and why (in French, for the analyst)."""
+    chars = sum(sum(c.isalnum() for c in _CID.sub("", w.text)) for w in page.words)
+    info = info or PageImageInfo(cover=0.0, dpi=None)
+    if chars < MIN_TEXT_CHARS:
+        if info.cover >= MIN_IMAGE_COVER:
+            return OcrDecision(needed=True, reason="page image sans couche texte")
+        if info.cover > 0:
+            return OcrDecision(needed=True, reason="couche texte quasi vide, page avec images")
+        if info.paths >= MIN_OUTLINE_PATHS:
+            return OcrDecision(needed=True, reason="texte dessiné en tracés, sans couche texte")
+        return OcrDecision(needed=False, reason="page sans texte" if not page.words else "couche texte présente")
+    share = readable_share(page.words)
+    if share < MIN_READABLE:
+        return OcrDecision(needed=True, reason=f"couche texte illisible ({share:.0%} de mots lisibles)")
+    return OcrDecision(needed=False, reason="couche texte présente")
+
+
+# ---------------------------------------------------------------- one page
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """Everything a worker needs to OCR one page (picklable)."""
+
+    path: str
+    index: int
+    width: float
+    height: float
+    dpi: int
+    language: str
+    settings: OcrSettings
+
+
+def choose_dpi(info: PageImageInfo | None, settings: OcrSettings) -> int:
+    """The rendering resolution: the scan's own, kept within [min_dpi, max_dpi] (upsampling adds nothing)."""
+    if settings.dpi:
+        return settings.dpi
+    native = info.dpi if info and info.dpi else settings.max_dpi
+    return round(min(max(native, settings.min_dpi), settings.max_dpi))
+
+
+def _segments_to_rulings(segments: list[Segment], sx: float, sy: float) -> list[Ruling]:
+    out = []
+    for s in segments:
+        if s.orientation == "h":
+            y = s.top * sy
+            out.append(Ruling(orientation="h", x0=s.x0 * sx, x1=s.x1 * sx, top=y, bottom=y))
+        else:
+            x = s.x0 * sx
+            out.append(Ruling(orientation="v", x0=x, x1=x, top=s.top * sy, bottom=s.bottom * sy))
+    return out
+
+
+def _to_words(found: list[OcrWord], sx: float, sy: float) -> list[Word]:
+    """Engine words in PDF points; specks and remnants of rules (`|`, `_`) dropped."""
+    out = []
+    for w in found:
+        text = w.text.strip()
+        if not text or _NOISE.match(text):
+            continue
+        out.append(Word(text=text, x0=w.left * sx, top=w.top * sy, x1=w.right * sx, bottom=w.bottom * sy, conf=w.conf))
+    return out
+
+
+def _uncovered(boxes: list[tuple[int, int, int, int]], words: list[OcrWord], shape: tuple[int, ...]) -> list[int]:
+    """Indexes of the boxes that word boxes (two pixels of slack) cover for less than 30 % of their area."""
+    import numpy as np
+
+    mask = np.zeros(shape[:2], np.uint8)
+    for w in words:
+        mask[max(0, int(w.top) - 2) : int(w.bottom) + 3, max(0, int(w.left) - 2) : int(w.right) + 3] = 1
+    integral = mask.cumsum(0, dtype=np.int64).cumsum(1)
+    integral = np.pad(integral, ((1, 0), (1, 0)))
+    out = []
+    for k, (x0, y0, x1, y1) in enumerate(boxes):
+        covered = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+        if covered < 0.3 * max((x1 - x0) * (y1 - y0), 1):
+            out.append(k)
+    return out
+
+
+_CONFUSABLE = str.maketrans({"l": "1", "I": "1", "|": "1", "O": "0", "o": "0", "S": "5", "B": "8"})
+
+
+@dataclass
+class Recheck:
+    """A region of a page to re-read: its enlarged crop, where the crop sits on the page image,
+    and the word it may replace (None when it is ink no word explained)."""
+
+    crop: Gray
+    x: float
+    y: float
+    scale: float
+    margin: int
+    dpi: int
+    replaces: int | None
+
+
+@dataclass
+class PageOcr:
+    """What the page pass made of one page, before the second look; boxes in image pixels."""
+
+    found: list[OcrWord]
+    rechecks: list[Recheck]
+    segments: list[Segment]
+    angle: float
+    sx: float
+    sy: float
+    engine: str
+
+
+def rechecks_for(clean: Gray, dpi: int, found: list[OcrWord], settings: OcrSettings) -> list[Recheck]:
+    """What deserves a second look: ink no word covers (a lone `5` in a number column) and words read
+    with low confidence (a lower bar for words holding digits, where one misread changes an amount)."""
+    from statistics import median
+
+    from extract import image
+
+    height = median(w.bottom - w.top for w in found) if found else dpi * 0.12
+    weak = [
+        k
+        for k, w in enumerate(found)
+        if w.conf < settings.recheck_below
+        or (w.conf < settings.recheck_digits_below and any(c.isdigit() for c in w.text))
+    ]
+    blobs = image.ink_blobs(clean, height)
+    missed = [blobs[k] for k in _uncovered(blobs, found, clean.shape)]
+    regions: list[tuple[tuple[float, float, float, float], int | None]] = [
+        ((found[k].left, found[k].top, found[k].right, found[k].bottom), k) for k in weak
+    ]
+    regions += [((float(b[0]), float(b[1]), float(b[2]), float(b[3])), None) for b in missed]
+    scale = max(1.0, settings.recheck_dpi / dpi)
+    margin = 12
+    out = []
+    for box, k in regions:
+        crop = image.crop_for_ocr(clean, box, scale, margin)
+        out.append(
+            Recheck(crop, max(0, int(box[0]) - 2), max(0, int(box[1]) - 2), scale, margin, round(dpi * scale), k)
+        )
+    return out
+
+
+def _placed(r: Recheck, w: OcrWord) -> OcrWord:
+    """A word read on a crop, back in page-image pixels."""
+    return OcrWord(
+        w.text,
+        r.x + (w.left - r.margin) / r.scale,
+        r.y + (w.top - r.margin) / r.scale,
+        r.x + (w.right - r.margin) / r.scale,
+        r.y + (w.bottom - r.margin) / r.scale,
+        w.conf,
+    )
+
+
+def apply_rechecks(
+    found: list[OcrWord], rechecks: list[Recheck], reread: list[list[OcrWord]], accept_new: float
+) -> list[OcrWord]:
+    """The page's words after the second look: a re-read replaces a word only when it is surer and not
+    just a swap of look-alike characters (`1er`/`ler`); new words need `accept_new` confidence."""
+    replaced: dict[int, list[OcrWord]] = {}
+    added: list[OcrWord] = []
+    for r, new in zip(rechecks, reread, strict=True):
+        good = [w for w in new if not _NOISE.match(w.text)]
+        if r.replaces is None:
+            added += [_placed(r, w) for w in good if w.conf >= accept_new]
+            continue
+        old = found[r.replaces]
+        if not good or min(w.conf for w in good) <= old.conf:
+            continue
+        text = " ".join(w.text for w in good)
+        if text == old.text:
+            replaced[r.replaces] = [
+                OcrWord(old.text, old.left, old.top, old.right, old.bottom, min(w.conf for w in good))
+            ]
+        elif text.translate(_CONFUSABLE) != old.text.translate(_CONFUSABLE):
+            replaced[r.replaces] = [_placed(r, w) for w in good]
+    out: list[OcrWord] = []
+    for k, w in enumerate(found):
+        out.extend(replaced.get(k, [w]))
+    return out + added
+
+
+def read_image(
+    gray: Gray, dpi: int, width: float, height: float, language: str, settings: OcrSettings, engine: OcrEngine
+) -> PageOcr:
+    """The page pass: deskew, find the rules, paint them out, OCR; the second look is only prepared."""
+    from extract import image
+
+    angle = image.estimate_skew(gray) if settings.deskew else 0.0
+    level = image.rotate(gray, angle)
+    horizontal, vertical = image.line_masks(level, dpi)
+    segments = image.mask_segments(horizontal, "h", dpi) + image.mask_segments(vertical, "v", dpi)
+    clean = image.remove_lines(level, horizontal, vertical) if settings.remove_rules else level
+    found = engine.recognize(clean, dpi, language, settings.psm)
+    rechecks = rechecks_for(clean, dpi, found, settings) if settings.second_look else []
+    return PageOcr(found, rechecks, segments, angle, width / gray.shape[1], height / gray.shape[0], engine.name)
+
+
+def second_look(results: list[PageOcr], language: str, settings: OcrSettings, engine: OcrEngine) -> list[list[OcrWord]]:
+    """Every page's words after its rechecks, all crops of the document read in one engine call per resolution."""
+    by_dpi: dict[int, list[tuple[int, int]]] = {}
+    for p, res in enumerate(results):
+        for k, r in enumerate(res.rechecks):
+            by_dpi.setdefault(r.dpi, []).append((p, k))
+    reread: dict[tuple[int, int], list[OcrWord]] = {}
+    for dpi, keys in by_dpi.items():
+        crops = [results[p].rechecks[k].crop for p, k in keys]
+        for key, words in zip(keys, engine.recognize_many(crops, dpi, language, 7), strict=True):
+            reread[key] = words
+    return [
+        apply_rechecks(res.found, res.rechecks, [reread[(p, k)] for k in range(len(res.rechecks))], settings.accept_new)
+        for p, res in enumerate(results)
+    ]
+
+
+def page_from_ocr(page: Page, res: PageOcr, words: list[OcrWord], decision: OcrDecision) -> Page:
+    """The page with OCR words and image rulings in PDF points, and its decision completed."""
+    converted = _to_words(words, res.sx, res.sy)
+    confs = [w.conf for w in converted if w.conf is not None]
+    decision = decision.model_copy(
+        update={
+            "engine": res.engine,
+            "deskew_degrees": res.angle,
+            "mean_confidence": round(mean(confs), 1) if confs else None,
+        }
+    )
+    rulings = _segments_to_rulings(res.segments, res.sx, res.sy)
+    return page.model_copy(update={"words": converted, "rulings": rulings, "ocr": decision})
+
+
+def ocr_page(job: PageJob) -> PageOcr:
+    """Render one page and run the page pass (in a worker process)."""
+    from extract.image import render_page
+
+    gray = render_page(Path(job.path), job.index, job.dpi)
+    engine = get_engine(job.settings.engine)
+    res = read_image(gray, job.dpi, job.width, job.height, job.language, job.settings, engine)
+    res.engine = f"{engine.name} ({job.language}, psm {job.settings.psm}, {job.dpi} dpi)"
+    return res
+
+
+def _run_jobs(jobs: list[PageJob], workers: int) -> list[PageOcr]:
+    """Jobs in order, on a process pool when more than one worker is allowed."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [ocr_page(j) for j in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        return list(pool.map(ocr_page, jobs))
+
+
+# ---------------------------------------------------------------- document
+
+
+def ocr_pages_if_needed(
+    path: Path, pages: list[Page], language: str, settings: OcrSettings | None = None
+) -> list[Page]:
+    """Pages with a usable text layer as they are; the others OCR'd, each with its decision recorded."""
+    settings = settings or OcrSettings()
+    infos: list[PageImageInfo | None] = list(page_image_info(path))
+    infos += [None] * (len(pages) - len(infos))
+    decisions = [decide(p, info) for p, info in zip(pages, infos, strict=False)]
+    todo = [i for i, d in enumerate(decisions) if d.needed]
+    out = [p.model_copy(update={"ocr": d}) for p, d in zip(pages, decisions, strict=True)]
+    if not todo:
+        return out
+    jobs = [
+        PageJob(str(path), i, pages[i].width, pages[i].height, choose_dpi(infos[i], settings), language, settings)
+        for i in todo
+    ]
+    results = _run_jobs(jobs, settings.jobs)
+    words = second_look(results, language, settings, get_engine(settings.engine))
+    for i, res, ws in zip(todo, results, words, strict=True):
+        out[i] = page_from_ocr(pages[i], res, ws, decisions[i])
+    return out

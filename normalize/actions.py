@@ -15,10 +15,12 @@ _AMOUNTS = ("cout_total", "financement_ami", "cofinancement")
 def _amount(line: RawLine, name: str, words: set[str]) -> Amount | None:
     if name not in line.cells:
         return None
-    a = parse_amount(join_lines(line.cells[name], words))
-    if name in line.conf:
-        a.min_conf = line.conf[name]
-    return a
+    text = join_lines(line.cells[name], words)
+    if name in line.conf:  # an OCR'd cell: safe OCR repairs, the engine's confidence kept
+        from normalize.ocr_repair import parse_ocr_amount
+
+        return parse_ocr_amount(text, line.conf[name])
+    return parse_amount(text)
 
 
 def _provenance(line: RawLine, fichier: str, sha: str, raw: str, field: str | None = None) -> Provenance:

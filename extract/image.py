@@ -1,0 +1,199 @@
+"""Page images for the OCR path: render, estimate and correct skew, find ruling lines.
+
+Every function takes and returns plain numpy arrays (grayscale uint8, ink dark on white);
+OpenCV and pypdfium2 are imported inside the functions so importing this module stays cheap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    Gray = NDArray[Any]
+else:
+    Gray = Any
+
+MAX_SKEW = 3.0  # degrees; scans are rarely worse, and a wider search finds text slopes that are not skew
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A ruling line found on the image, in pixels: horizontal (`h`) or vertical (`v`)."""
+
+    orientation: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+
+def render_page(path: Path, index: int, dpi: int) -> Gray:
+    """Page `index` (0-based) rendered in grayscale at `dpi`."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        page = pdf[index]
+        bitmap = page.render(scale=dpi / 72, grayscale=True)
+        array: Gray = bitmap.to_numpy().copy()
+        if array.ndim == 3:
+            array = array[:, :, 0].copy()
+        return array
+    finally:
+        pdf.close()
+
+
+def binarize(gray: Gray) -> Gray:
+    """Ink as 255 on a black background (Otsu), the form morphology works on."""
+    import cv2
+
+    _, inv = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    out: Gray = inv
+    return out
+
+
+def _profile_score(ink: Gray, angle: float) -> float:
+    """How sharply the rows of ink separate once the image is rotated by `angle` degrees."""
+    import cv2
+    import numpy as np
+
+    h, w = ink.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    rotated = cv2.warpAffine(ink, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+    rows = rotated.sum(axis=1, dtype=np.float64)
+    return float(np.sum(np.diff(rows) ** 2))
+
+
+def _reduced(ink: Gray, size: int) -> Gray:
+    import cv2
+
+    scale = size / max(ink.shape)
+    if scale >= 1:
+        return ink
+    out: Gray = cv2.resize(ink, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return out
+
+
+def estimate_skew(gray: Gray) -> float:
+    """The rotation (degrees, counter-clockwise positive as in OpenCV) that levels text lines and rules.
+
+    Projection-profile search: quarter-degree steps on a small image, then twentieths around the
+    best on a larger one, refined by a parabola through the three best scores."""
+    ink = binarize(gray)
+    if not ink.any():
+        return 0.0
+    small, large = _reduced(ink, 600), _reduced(ink, 1000)
+    steps = int(MAX_SKEW * 4)
+    coarse = max((k * 0.25 for k in range(-steps, steps + 1)), key=lambda a: _profile_score(small, a))
+    angles = [coarse + k * 0.05 for k in range(-5, 6)]
+    scores = [_profile_score(large, a) for a in angles]
+    i = max(range(len(scores)), key=scores.__getitem__)
+    best = angles[i]
+    if 0 < i < len(scores) - 1:
+        left, mid, right = scores[i - 1], scores[i], scores[i + 1]
+        curve = left - 2 * mid + right
+        if curve < 0:
+            best += 0.05 * 0.5 * (left - right) / curve
+    return round(best, 2)
+
+
+def rotate(gray: Gray, angle: float) -> Gray:
+    """The image rotated by `angle` degrees about its centre, same size, white outside."""
+    import cv2
+
+    if abs(angle) < 0.01:
+        return gray
+    h, w = gray.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    out: Gray = cv2.warpAffine(gray, m, (w, h), flags=cv2.INTER_CUBIC, borderValue=255)
+    return out
+
+
+def line_masks(gray: Gray, dpi: int) -> tuple[Gray, Gray]:
+    """Masks of the horizontal and vertical rules: long thin runs of ink (morphological opening),
+    then closed along their direction to bridge the breaks a scan leaves in a thin rule."""
+    import cv2
+
+    ink = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
+    h_len = max(10, int(dpi * 0.35))  # a rule is longer than any run of ink inside a glyph
+    v_len = max(10, int(dpi * 0.16))
+    gap = max(3, dpi // 20)
+    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (h_len, 1)))
+    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
+    horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
+    vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, gap)))
+    return horizontal, vertical
+
+
+def mask_segments(mask: Gray, orientation: str, dpi: int) -> list[Segment]:
+    """One segment per connected run of a rule mask; thick or ragged runs are reduced to their centre line."""
+    import cv2
+
+    max_thickness = max(3, dpi // 20)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    out: list[Segment] = []
+    for i in range(1, n):
+        x, y, w, h, _area = (int(v) for v in stats[i])
+        if orientation == "h":
+            if h > max_thickness * 3:
+                continue
+            out.append(Segment("h", float(x), y + h / 2, float(x + w), y + h / 2))
+        else:
+            if w > max_thickness * 3:
+                continue
+            out.append(Segment("v", x + w / 2, float(y), x + w / 2, float(y + h)))
+    return out
+
+
+def remove_lines(gray: Gray, horizontal: Gray, vertical: Gray) -> Gray:
+    """The image with its rules painted white, so OCR reads no `|` or `_` out of them."""
+    import cv2
+
+    mask = cv2.dilate(cv2.bitwise_or(horizontal, vertical), cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    out = gray.copy()
+    out[mask > 0] = 255
+    return out
+
+
+def ink_blobs(gray: Gray, text_height: float) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) of ink clusters about the size of words: letters merged by a small
+    dilation; specks, rule remnants and pictures too large to be text left out."""
+    import cv2
+    import numpy as np
+
+    ink = binarize(gray)
+    gap = max(2, round(text_height * 0.25))
+    merged = cv2.dilate(ink, np.ones((max(1, gap // 3), gap), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(merged, connectivity=8)
+    w_img = ink.shape[1]
+    boxes = []
+    for i in range(1, n):
+        x, y, w, h, _area = (int(v) for v in stats[i])
+        if h < 0.45 * text_height or h > 4 * text_height or w > 0.4 * w_img or w < 0.2 * text_height:
+            continue
+        if int(np.count_nonzero(ink[y : y + h, x : x + w])) < 0.15 * text_height * text_height:
+            continue
+        boxes.append((x, y, x + w, y + h))
+    return boxes
+
+
+def crop_for_ocr(gray: Gray, box: tuple[float, float, float, float], scale: float, margin: int = 12) -> Gray:
+    """The box cut out (two pixels of slack), its background brought to white (a shaded header
+    cell would otherwise leave a frame Tesseract reads as ink), enlarged by `scale`, on a white margin."""
+    import cv2
+    import numpy as np
+
+    h_img, w_img = gray.shape
+    x0, y0 = max(0, int(box[0]) - 2), max(0, int(box[1]) - 2)
+    x1, y1 = min(w_img, int(box[2] + 0.999) + 2), min(h_img, int(box[3] + 0.999) + 2)
+    crop = gray[y0:y1, x0:x1]
+    if crop.size:
+        background = max(float(np.percentile(crop, 90)), 1.0)
+        crop = np.clip(crop.astype(np.float32) * (255.0 / background), 0, 255).astype(np.uint8)
+    if scale != 1.0:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    out: Gray = cv2.copyMakeBorder(crop, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=255)
+    return out
