@@ -124,3 +124,30 @@ def test_an_unwritable_out_exits_4(mixed: Path, tmp_path: Path) -> None:
     blocker.write_text("pas un dossier", encoding="utf-8")
     code, output = _run(mixed, "--out", blocker / "out")
     assert code == ExitCode.OUTPUT_FAILED and "écriture impossible" in output
+
+
+def test_importing_the_cli_and_exports_loads_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    heavy = ("openpyxl", "duckdb", "pypdfium2", "pandas", "psutil", "PIL", "spacy", "pdfplumber")
+    code = (
+        "import sys, pipeline.cli, pipeline.batch, pipeline.bench, export.bundle, export.report, export.xlsx, "
+        f"export.store, export.excel_csv, export.debug; print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_same_name_in_two_style_folders_of_the_shared_corpus(shared_corpus: Path, tmp_path: Path) -> None:
+    name = "CPO_Dijon_Metropole_2023-2025.pdf"
+    for style in ("lattice", "stream"):
+        (tmp_path / "in" / style).mkdir(parents=True)
+        shutil.copy(shared_corpus / style / name, tmp_path / "in" / style / name)
+    code, output = _run(tmp_path / "in", "--out", tmp_path / "out")
+    assert code == ExitCode.OK, output
+    run = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert sorted(e["fichier"] for e in run) == [f"lattice/{name}", f"stream/{name}"]
+    [territory] = list((tmp_path / "out" / "territories").iterdir())
+    documents = (territory / "documents.csv").read_text(encoding="utf-8")
+    assert f"lattice/{name}" in documents and f"stream/{name}" in documents
