@@ -87,8 +87,8 @@ class _RichProgress:
 
     def _describe(self) -> None:
         if self.task is not None:
-            shown = ", ".join(Path(f).name for f in self.current[:2]) or "…"
-            self.progress.update(self.task, description=shown[:60])
+            shown = ", ".join(self.current[:2]) or "terminé"
+            self.progress.update(self.task, description=shown if len(shown) <= 60 else "…" + shown[-59:])
 
 
 def _options(**kwargs: Any) -> Options:
