@@ -75,12 +75,13 @@ def read_pdf_pages(path: Path) -> list[Page]:
     check_pdf(path)
     try:
         pdf = pdfplumber.open(path)
-    except PDFPasswordIncorrect as e:
-        raise InputError("PDF chiffré : fournir une version sans mot de passe") from e
-    except PDFSyntaxError as e:
-        raise InputError(f"PDF endommagé ou tronqué ({e})") from e
-    except Exception as e:  # pdfminer raises many unrelated types on damaged files
-        raise InputError(f"PDF illisible : {type(e).__name__} {e}") from e
+    except Exception as e:  # pdfminer raises many unrelated types on damaged files, pdfplumber wraps them
+        cause = e.args[0] if e.args and isinstance(e.args[0], Exception) else e
+        if isinstance(cause, PDFPasswordIncorrect) or "password" in type(cause).__name__.lower():
+            raise InputError("PDF chiffré : fournir une version sans mot de passe") from e
+        if isinstance(cause, PDFSyntaxError):
+            raise InputError(f"PDF endommagé ou tronqué ({cause})") from e
+        raise InputError(f"PDF illisible ({type(cause).__name__} {cause}) : vérifier que le fichier s'ouvre") from e
     with pdf:
         if getattr(pdf.doc, "encryption", None) and not pdf.pages:
             raise InputError("PDF chiffré : fournir une version sans mot de passe")

@@ -153,7 +153,6 @@ def test_bad_files_never_disturb_good_ones(reference: tuple[BatchOutcome, Path],
     assert all(_gone(pid) for pid in pids), pids
 
 
-@pytest.mark.xfail(reason="extract/pdf.py: pdfplumber wraps PDFPasswordIncorrect in PdfminerException (asked)")
 def test_encrypted_pdf_says_so() -> None:
     r = run_one(BAD / "chiffre.pdf", "chiffre.pdf", Options())
     assert r.entry.erreur is not None and "chiffré" in r.entry.erreur
