@@ -114,7 +114,8 @@ def rotate(gray: Gray, angle: float) -> Gray:
 
 def line_masks(gray: Gray, dpi: int) -> tuple[Gray, Gray]:
     """Masks of the horizontal and vertical rules: long thin runs of ink (morphological opening),
-    then closed along their direction to bridge the breaks a scan leaves in a thin rule."""
+    closed along their direction to bridge the breaks a scan leaves in a thin rule; short runs
+    with ink packed along their sides (the serifs of a bold word, a tall letter's stem) dropped."""
     import cv2
 
     ink = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
@@ -125,7 +126,44 @@ def line_masks(gray: Gray, dpi: int) -> tuple[Gray, Gray]:
     vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, gap)))
-    return horizontal, vertical
+    return _drop_text_runs(horizontal, ink, "h", dpi), _drop_text_runs(vertical, ink, "v", dpi)
+
+
+SURE_RULE = 1.0  # inches: a run this long is a rule whatever lies beside it
+SIDE_INK = 0.3  # share of ink along a short run's side above which the run is part of text
+
+
+def _drop_text_runs(mask: Gray, ink: Gray, orientation: str, dpi: int) -> Gray:
+    """The mask without its short runs that have text packed along one side: a rule stands clear."""
+    import cv2
+    import numpy as np
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    band = max(2, dpi // 60)
+    pad = max(1, dpi // 100)
+    drop = []
+    for i in range(1, n):
+        x, y, w, h, _area = (int(v) for v in stats[i])
+        length = w if orientation == "h" else h
+        if length >= SURE_RULE * dpi:
+            continue
+        if orientation == "h":
+            sides = [
+                ink[max(0, y - pad - band) : max(0, y - pad), x : x + w],
+                ink[y + h + pad : y + h + pad + band, x : x + w],
+            ]
+        else:
+            sides = [
+                ink[y : y + h, max(0, x - pad - band) : max(0, x - pad)],
+                ink[y : y + h, x + w + pad : x + w + pad + band],
+            ]
+        if max((float(np.count_nonzero(side)) / side.size if side.size else 0.0) for side in sides) > SIDE_INK:
+            drop.append(i)
+    if not drop:
+        return mask
+    out: Gray = mask.copy()
+    out[np.isin(labels, drop)] = 0
+    return out
 
 
 def mask_segments(mask: Gray, orientation: str, dpi: int) -> list[Segment]:
@@ -180,9 +218,12 @@ def ink_blobs(gray: Gray, text_height: float) -> list[tuple[int, int, int, int]]
     return boxes
 
 
-def crop_for_ocr(gray: Gray, box: tuple[float, float, float, float], scale: float, margin: int = 12) -> Gray:
+def crop_for_ocr(
+    gray: Gray, box: tuple[float, float, float, float], scale: float, margin: int = 40, binary: bool = False
+) -> Gray:
     """The box cut out (two pixels of slack), its background brought to white (a shaded header
-    cell would otherwise leave a frame Tesseract reads as ink), enlarged by `scale`, on a white margin."""
+    cell would otherwise leave a frame Tesseract reads as ink), enlarged by `scale`, optionally
+    binarised (Otsu), on a wide white margin: Tesseract reads a lone glyph badly without room around it."""
     import cv2
     import numpy as np
 
@@ -195,5 +236,20 @@ def crop_for_ocr(gray: Gray, box: tuple[float, float, float, float], scale: floa
         crop = np.clip(crop.astype(np.float32) * (255.0 / background), 0, 255).astype(np.uint8)
     if scale != 1.0:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    if binary and crop.size:
+        _, crop = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     out: Gray = cv2.copyMakeBorder(crop, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=255)
+    return out
+
+
+def flatten_background(gray: Gray, dpi: int) -> Gray:
+    """Shaded cells and uneven paper brought to white, ink kept dark: each pixel divided by the
+    local background (a max filter wider than any stroke), so one global threshold fits the page."""
+    import cv2
+    import numpy as np
+
+    k = max(5, dpi // 12) | 1
+    background = cv2.dilate(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    background = cv2.blur(background, (k, k))
+    out: Gray = np.clip(gray.astype(np.float32) * (255.0 / np.maximum(background, 1)), 0, 255).astype(np.uint8)
     return out

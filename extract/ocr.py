@@ -29,7 +29,9 @@ MIN_TEXT_CHARS = 25  # fewer letters and digits than this on a page: no real tex
 MIN_IMAGE_COVER = 0.5  # share of the page an image must cover for the page to count as scanned
 MIN_OUTLINE_PATHS = 300  # vector paths on a page without text: its text was drawn as outlines
 MIN_READABLE = 0.6  # share of text-layer tokens that must read as words for the layer to be kept
-_NOISE = re.compile(r"^[|_~=\"'`´.,:;!¦\[\]{}()/\\]+$")  # what rule remnants and specks read as
+_NOISE = re.compile(r"^[|¦_~=`´\[\]{}]+$")  # what remnants of rules read as
+_SPECK = re.compile(r"^[.,:;'\"!()/\\\-–—]{1,2}$")  # what a speck reads as, when read with low confidence
+SPECK_CONF = 50.0
 _CID = re.compile(r"\(cid:\d+\)")
 _TOKEN_OK = re.compile(
     r"^[(\[«\"'“]*(?:[A-Za-zÀ-ÿŒœ]+(?:['’\-][A-Za-zÀ-ÿŒœ]+)*|[\d.,  \u202f]+|\d+[a-zA-Zeè°]{0,3}|[-–—€%&/+:;.,!?])"
@@ -58,6 +60,7 @@ class OcrSettings(BaseModel):
     recheck_digits_below: float = Field(default=85.0, ge=0, le=100)  # same, for words holding digits
     accept_new: float = Field(default=60.0, ge=0, le=100)  # confidence a word found only on re-reading needs
     recheck_dpi: int = Field(default=340, ge=150, le=600)  # resolution crops are enlarged to
+    recheck_psms: tuple[int, ...] = (7, 6)  # each crop read as a line and as a block: each fails where the other does
 
 
 @dataclass(frozen=True)
@@ -292,14 +295,23 @@ def _segments_to_rulings(segments: list[Segment], sx: float, sy: float) -> list[
     return out
 
 
+def is_noise(w: OcrWord) -> bool:
+    """A remnant of a rule (`|`, `_`) or a speck read as punctuation with low confidence."""
+    text = w.text.strip()
+    return not text or bool(_NOISE.match(text)) or (w.conf < SPECK_CONF and bool(_SPECK.match(text)))
+
+
 def _to_words(found: list[OcrWord], sx: float, sy: float) -> list[Word]:
     """Engine words in PDF points; specks and remnants of rules (`|`, `_`) dropped."""
     out = []
     for w in found:
-        text = w.text.strip()
-        if not text or _NOISE.match(text):
+        if is_noise(w):
             continue
-        out.append(Word(text=text, x0=w.left * sx, top=w.top * sy, x1=w.right * sx, bottom=w.bottom * sy, conf=w.conf))
+        out.append(
+            Word(
+                text=w.text.strip(), x0=w.left * sx, top=w.top * sy, x1=w.right * sx, bottom=w.bottom * sy, conf=w.conf
+            )
+        )
     return out
 
 
@@ -325,16 +337,16 @@ _CONFUSABLE = str.maketrans({"l": "1", "I": "1", "|": "1", "O": "0", "o": "0", "
 
 @dataclass
 class Recheck:
-    """A region of a page to re-read: its enlarged crop, where the crop sits on the page image,
-    and the word it may replace (None when it is ink no word explained)."""
+    """A region of a page to re-read: its enlarged crops (grayscale and binarised), where they sit
+    on the page image, and the words it may replace (none when it is ink no word explained)."""
 
-    crop: Gray
+    crops: list[Gray]
     x: float
     y: float
     scale: float
     margin: int
     dpi: int
-    replaces: int | None
+    replaces: tuple[int, ...] = ()
 
 
 @dataclass
@@ -350,9 +362,61 @@ class PageOcr:
     engine: str
 
 
+Box = tuple[float, float, float, float]
+
+
+def _clusters(words: list[OcrWord], indexes: list[int], gap: float) -> list[list[int]]:
+    """Indexes of words grouped when their boxes overlap vertically and lie within `gap` side by side."""
+    groups: list[list[int]] = []
+    boxes: list[list[float]] = []
+    for k in sorted(indexes, key=lambda i: words[i].left):
+        w = words[k]
+        for g, b in zip(groups, boxes, strict=True):
+            if w.top < b[3] and w.bottom > b[1] and w.left - b[2] < gap:
+                g.append(k)
+                b[:] = [min(b[0], w.left), min(b[1], w.top), max(b[2], w.right), max(b[3], w.bottom)]
+                break
+        else:
+            groups.append([k])
+            boxes.append([w.left, w.top, w.right, w.bottom])
+    return groups
+
+
+def _inside(box: Box, words: list[OcrWord], share: float = 0.8) -> list[int]:
+    """Indexes of the words lying for more than `share` of their area inside `box`."""
+    x0, y0, x1, y1 = box
+    out = []
+    for k, w in enumerate(words):
+        dx = min(x1, w.right) - max(x0, w.left)
+        dy = min(y1, w.bottom) - max(y0, w.top)
+        if dx > 0 and dy > 0 and dx * dy > share * max((w.right - w.left) * (w.bottom - w.top), 1.0):
+            out.append(k)
+    return out
+
+
+def _merge_overlapping(regions: list[tuple[Box, tuple[int, ...]]]) -> list[tuple[Box, tuple[int, ...]]]:
+    """Regions whose boxes overlap joined into one (their words replaced together)."""
+    merged: list[tuple[Box, tuple[int, ...]]] = []
+    for box, ks in regions:
+        while True:
+            hit = next(
+                (m for m in merged if m[0][0] < box[2] and m[0][2] > box[0] and m[0][1] < box[3] and m[0][3] > box[1]),
+                None,
+            )
+            if hit is None:
+                break
+            merged.remove(hit)
+            b = hit[0]
+            box = (min(b[0], box[0]), min(b[1], box[1]), max(b[2], box[2]), max(b[3], box[3]))
+            ks = tuple(sorted(set(ks) | set(hit[1])))
+        merged.append((box, ks))
+    return merged
+
+
 def rechecks_for(clean: Gray, dpi: int, found: list[OcrWord], settings: OcrSettings) -> list[Recheck]:
     """What deserves a second look: ink no word covers (a lone `5` in a number column) and words read
-    with low confidence (a lower bar for words holding digits, where one misread changes an amount)."""
+    with low confidence (a lower bar for words holding digits, where one misread changes an amount),
+    neighbouring weak words together (garbage over a two-line header cell is re-read as one block)."""
     from statistics import median
 
     from extract import image
@@ -361,23 +425,32 @@ def rechecks_for(clean: Gray, dpi: int, found: list[OcrWord], settings: OcrSetti
     weak = [
         k
         for k, w in enumerate(found)
-        if w.conf < settings.recheck_below
-        or (w.conf < settings.recheck_digits_below and any(c.isdigit() for c in w.text))
+        if (
+            w.conf < settings.recheck_below
+            or (w.conf < settings.recheck_digits_below and any(c.isdigit() for c in w.text))
+        )
+        and not is_noise(w)
+        and w.bottom - w.top < 6 * height
     ]
     blobs = image.ink_blobs(clean, height)
-    missed = [blobs[k] for k in _uncovered(blobs, found, clean.shape)]
-    regions: list[tuple[tuple[float, float, float, float], int | None]] = [
-        ((found[k].left, found[k].top, found[k].right, found[k].bottom), k) for k in weak
-    ]
-    regions += [((float(b[0]), float(b[1]), float(b[2]), float(b[3])), None) for b in missed]
+    missed = [blobs[k] for k in _uncovered(blobs, [w for w in found if not is_noise(w)], clean.shape)]
+    regions: list[tuple[Box, tuple[int, ...]]] = []
+    for group in _clusters(found, weak, 1.5 * height):
+        x0, y0 = min(found[k].left for k in group), min(found[k].top for k in group)
+        x1, y1 = max(found[k].right for k in group), max(found[k].bottom for k in group)
+        for b in blobs:  # grown to the whole words the weak boxes cut into
+            if b[0] < x1 and b[2] > x0 and b[1] < y1 and b[3] > y0:
+                x0, y0, x1, y1 = min(x0, b[0]), min(y0, b[1]), max(x1, b[2]), max(y1, b[3])
+        regions.append(((x0, y0, x1, y1), tuple(sorted(group))))
+    regions = [(box, tuple(sorted(set(ks) | set(_inside(box, found))))) for box, ks in _merge_overlapping(regions)]
+    regions += [((float(b[0]), float(b[1]), float(b[2]), float(b[3])), ()) for b in missed]
     scale = max(1.0, settings.recheck_dpi / dpi)
-    margin = 12
+    margin = 40
     out = []
-    for box, k in regions:
-        crop = image.crop_for_ocr(clean, box, scale, margin)
-        out.append(
-            Recheck(crop, max(0, int(box[0]) - 2), max(0, int(box[1]) - 2), scale, margin, round(dpi * scale), k)
-        )
+    for box, ks in regions:
+        crops = [image.crop_for_ocr(clean, box, scale, margin, binary) for binary in (False, True)]
+        x, y = max(0, int(box[0]) - 2), max(0, int(box[1]) - 2)
+        out.append(Recheck(crops, x, y, scale, margin, round(dpi * scale), ks))
     return out
 
 
@@ -396,35 +469,53 @@ def _placed(r: Recheck, w: OcrWord) -> OcrWord:
 def apply_rechecks(
     found: list[OcrWord], rechecks: list[Recheck], reread: list[list[OcrWord]], accept_new: float
 ) -> list[OcrWord]:
-    """The page's words after the second look: a re-read replaces a word only when it is surer and not
-    just a swap of look-alike characters (`1er`/`ler`); new words need `accept_new` confidence."""
+    """The page's words after the second look: a re-read replaces words only when it is surer and not
+    just a swap of look-alike characters (`1er`/`ler`); new words need `accept_new` confidence and
+    must not lie over a word already read."""
     replaced: dict[int, list[OcrWord]] = {}
     added: list[OcrWord] = []
     for r, new in zip(rechecks, reread, strict=True):
-        good = [w for w in new if not _NOISE.match(w.text)]
-        if r.replaces is None:
+        good = [w for w in new if not is_noise(w)]
+        if not r.replaces:
             added += [_placed(r, w) for w in good if w.conf >= accept_new]
             continue
-        old = found[r.replaces]
-        if not good or min(w.conf for w in good) <= old.conf:
+        old = [found[k] for k in r.replaces]
+        if not good or min(w.conf for w in good) <= min(w.conf for w in old):
             continue
-        text = " ".join(w.text for w in good)
-        if text == old.text:
-            replaced[r.replaces] = [
-                OcrWord(old.text, old.left, old.top, old.right, old.bottom, min(w.conf for w in good))
-            ]
-        elif text.translate(_CONFUSABLE) != old.text.translate(_CONFUSABLE):
-            replaced[r.replaces] = [_placed(r, w) for w in good]
+        text, old_text = " ".join(w.text for w in good), " ".join(w.text for w in old)
+        if text == old_text:
+            conf = min(w.conf for w in good)
+            new_words = [OcrWord(w.text, w.left, w.top, w.right, w.bottom, max(w.conf, conf)) for w in old]
+        elif text.translate(_CONFUSABLE) != old_text.translate(_CONFUSABLE):
+            new_words = [_placed(r, w) for w in good]
+        else:
+            continue
+        replaced[r.replaces[0]] = new_words
+        for k in r.replaces[1:]:
+            replaced[k] = []
+    kept = [w for k, w in enumerate(found) if k not in replaced]
     out: list[OcrWord] = []
     for k, w in enumerate(found):
-        out.extend(replaced.get(k, [w]))
-    return out + added
+        out.extend([w] if k not in replaced else [n for n in replaced[k] if not _overlaps(n, kept, 0.5)])
+    return out + [w for w in added if not _overlaps(w, out)]
+
+
+def _overlaps(word: OcrWord, others: list[OcrWord], share: float = 0.3) -> bool:
+    """Whether `word` lies for more than `share` of its area over one of `others`."""
+    area = max((word.right - word.left) * (word.bottom - word.top), 1.0)
+    for o in others:
+        dx = min(word.right, o.right) - max(word.left, o.left)
+        dy = min(word.bottom, o.bottom) - max(word.top, o.top)
+        if dx > 0 and dy > 0 and dx * dy > share * area:
+            return True
+    return False
 
 
 def read_image(
     gray: Gray, dpi: int, width: float, height: float, language: str, settings: OcrSettings, engine: OcrEngine
 ) -> PageOcr:
-    """The page pass: deskew, find the rules, paint them out, OCR; the second look is only prepared."""
+    """The page pass: deskew, find the rules, paint them out, flatten shading, OCR; the second look is
+    only prepared."""
     from extract import image
 
     angle = image.estimate_skew(gray) if settings.deskew else 0.0
@@ -432,22 +523,43 @@ def read_image(
     horizontal, vertical = image.line_masks(level, dpi)
     segments = image.mask_segments(horizontal, "h", dpi) + image.mask_segments(vertical, "v", dpi)
     clean = image.remove_lines(level, horizontal, vertical) if settings.remove_rules else level
+    clean = image.flatten_background(clean, dpi)
     found = engine.recognize(clean, dpi, language, settings.psm)
     rechecks = rechecks_for(clean, dpi, found, settings) if settings.second_look else []
     return PageOcr(found, rechecks, segments, angle, width / gray.shape[1], height / gray.shape[0], engine.name)
 
 
+def _surest(readings: list[list[OcrWord]], width: float) -> list[OcrWord]:
+    """Of several readings of one crop, the surest: the weakest word's confidence weighted by how
+    much of the crop's width the words explain (`0000` read off `330000` explains two thirds)."""
+
+    def score(ws: list[OcrWord]) -> float:
+        if not ws:
+            return -1.0
+        explained = min(1.0, sum(w.right - w.left for w in ws) / max(width, 1.0))
+        return min(w.conf for w in ws) * explained
+
+    return max(readings, key=score)
+
+
 def second_look(results: list[PageOcr], language: str, settings: OcrSettings, engine: OcrEngine) -> list[list[OcrWord]]:
-    """Every page's words after its rechecks, all crops of the document read in one engine call per resolution."""
+    """Every page's words after its rechecks: all crops of the document read in one engine call per
+    resolution and mode (Tesseract loads its model once), the surest reading of each region kept."""
     by_dpi: dict[int, list[tuple[int, int]]] = {}
     for p, res in enumerate(results):
         for k, r in enumerate(res.rechecks):
             by_dpi.setdefault(r.dpi, []).append((p, k))
-    reread: dict[tuple[int, int], list[OcrWord]] = {}
+    readings: dict[tuple[int, int], list[list[OcrWord]]] = {}
     for dpi, keys in by_dpi.items():
-        crops = [results[p].rechecks[k].crop for p, k in keys]
-        for key, words in zip(keys, engine.recognize_many(crops, dpi, language, 7), strict=True):
-            reread[key] = words
+        crops = [c for p, k in keys for c in results[p].rechecks[k].crops]
+        for psm in settings.recheck_psms:
+            words = iter(engine.recognize_many(crops, dpi, language, psm))
+            for p, k in keys:
+                readings.setdefault((p, k), []).extend(next(words) for _ in results[p].rechecks[k].crops)
+    reread: dict[tuple[int, int], list[OcrWord]] = {}
+    for (p, k), options in readings.items():
+        r = results[p].rechecks[k]
+        reread[(p, k)] = _surest(options, r.crops[0].shape[1] - 2 * r.margin)
     return [
         apply_rechecks(res.found, res.rechecks, [reread[(p, k)] for k in range(len(res.rechecks))], settings.accept_new)
         for p, res in enumerate(results)

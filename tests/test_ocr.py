@@ -112,28 +112,28 @@ def test_importing_the_ocr_modules_loads_no_opencv() -> None:
 # ---------------------------------------------------------------- second look
 
 
-def _recheck(replaces: int | None, x: float = 100, y: float = 50) -> Recheck:
-    return Recheck(crop=None, x=x, y=y, scale=2.0, margin=10, dpi=300, replaces=replaces)
+def _recheck(replaces: tuple[int, ...], x: float = 100, y: float = 50) -> Recheck:
+    return Recheck(crops=[], x=x, y=y, scale=2.0, margin=10, dpi=300, replaces=replaces)
 
 
 def test_rereading_replaces_a_word_only_when_surer() -> None:
     found = [OcrWord("Nornbre", 100, 50, 160, 62, 40.0), OcrWord("4O", 200, 50, 220, 62, 70.0)]
     reread = [[OcrWord("Nombre", 10, 10, 130, 34, 96.0)], [OcrWord("40", 10, 10, 50, 34, 60.0)]]
-    out = apply_rechecks(found, [_recheck(0), _recheck(1, 200)], reread, accept_new=60)
+    out = apply_rechecks(found, [_recheck((0,)), _recheck((1,), 200)], reread, accept_new=60)
     assert [w.text for w in out] == ["Nombre", "4O"]
     assert out[0].left == pytest.approx(100) and out[0].right == pytest.approx(160)
 
 
 def test_rereading_never_swaps_look_alike_characters() -> None:
     found = [OcrWord("1er", 100, 50, 120, 62, 70.0)]
-    out = apply_rechecks(found, [_recheck(0)], [[OcrWord("ler", 10, 10, 50, 34, 96.0)]], accept_new=60)
+    out = apply_rechecks(found, [_recheck((0,))], [[OcrWord("ler", 10, 10, 50, 34, 96.0)]], accept_new=60)
     assert [w.text for w in out] == ["1er"]
 
 
 def test_ink_no_word_explained_is_added_when_read_with_confidence() -> None:
     out = apply_rechecks(
         [],
-        [_recheck(None), _recheck(None, 300)],
+        [_recheck(()), _recheck((), 300)],
         [
             [OcrWord("5", 10, 10, 24, 34, 96.0)],
             [OcrWord("~", 10, 10, 24, 34, 99.0), OcrWord("ei", 30, 10, 40, 34, 38.0)],
