@@ -42,9 +42,9 @@ BAD = FIXTURES / "bad"
 BAD_MESSAGES = {
     "vide.pdf": ["vide"],
     "pas_un_pdf.pdf": ["pas un PDF"],
-    "tronque.pdf": ["PDF"],
+    "tronque.pdf": ["PDF illisible"],
     "sans_page.pdf": ["aucune page"],
-    "chiffre.pdf": ["PDF"],
+    "chiffre.pdf": ["chiffré", "mot de passe"],
     "bloque.pdf": ["délai dépassé", "arrêté"],
 }
 TIMEOUT = 15.0  # long enough for a real document under load; the stuck one never finishes
