@@ -41,23 +41,38 @@ def row_label(row: RawRow, columns: list[ColumnMapping]) -> str:
     return " ".join(parts).strip()
 
 
-def row_kind(row: RawRow, columns: list[ColumnMapping]) -> str:
-    """`total` for a total or remainder row, `action` otherwise."""
-    label = row_label(row, columns)
-    has_amount = any(
+UNLABELLED_TOTAL = "Total (ligne sans libellé)"
+
+
+def _has_amount(row: RawRow, columns: list[ColumnMapping]) -> bool:
+    return any(
         parse_amount(cell.text).value is not None
         for c, cell in zip(columns, row.cells, strict=False)
         if c.field in AMOUNT_COLUMNS
     )
-    if (_TOTAL.match(label) or _REMAINDER.match(label)) and (has_amount or len(label) < 80):
+
+
+def row_kind(row: RawRow, columns: list[ColumnMapping]) -> str:
+    """`total` for a total or remainder row, `action` otherwise."""
+    label = row_label(row, columns)
+    if (_TOTAL.match(label) or _REMAINDER.match(label)) and (_has_amount(row, columns) or len(label) < 80):
         return "total"
     return "action"
+
+
+def _is_unlabelled_total(rows: list[RawRow], k: int, columns: list[ColumnMapping]) -> bool:
+    """Amounts alone at the foot of a table, under the last action (below it only total rows): a
+    total row printed without its label."""
+    row = rows[k]
+    if row_label(row, columns) or not _has_amount(row, columns) or not any(c.field == "action" for c in columns):
+        return False
+    return all(row_kind(r, columns) == "total" for r in rows[k + 1 :])
 
 
 def _to_line(row: RawRow, columns: list[ColumnMapping], kind: str) -> RawLine:
     line = RawLine(page=row.page, kind="total" if kind == "total" else "action", bbox=row.bbox, pages=[row.page])
     if kind == "total":
-        line.label = row_label(row, columns)
+        line.label = row_label(row, columns) or UNLABELLED_TOTAL
     for c, cell in zip(columns, row.cells, strict=False):
         if not c.field or not cell.text:
             continue
@@ -135,7 +150,7 @@ def tables_to_annexes(tables: list[PageTable]) -> list[RawAnnex]:
         if t.page not in annex.pages:
             annex.pages.append(t.page)
         for k, row in enumerate(body):
-            kind = row_kind(row, annex.columns)
+            kind = "total" if _is_unlabelled_total(body, k, annex.columns) else row_kind(row, annex.columns)
             if k == 0 and first_continues and annex.lines and kind == "action" and _continues(row, annex.columns):
                 _append(annex.lines[-1], row, annex.columns)
                 continue

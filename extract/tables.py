@@ -156,6 +156,8 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
         labelled, total = per_line[i][0], per_line[i][3]
         if per_line[i][2] or labelled < 2 or total < 3 or labelled < 0.6 * total or (found and found[-1] >= i - 2):
             continue
+        if _inside_row(lines, i, per_line):
+            continue
         phrases, hits = per_line[i][0], set(per_line[i][1])
         for k in range(i + 1, min(i + 3, len(lines))):
             close = min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1]) < 1.5 * line_height(lines[k])
@@ -166,6 +168,19 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
         if phrases >= MIN_HEADER_FIELDS and len(hits) >= MIN_HEADER_FIELDS:
             found.append(i)
     return found
+
+
+def _inside_row(lines: list[list[Word]], i: int, per_line: list[tuple[int, set[str], bool, int]]) -> bool:
+    """Whether line i continues the cells of a body row: the lines set tight above it (cell leading)
+    hold an amount, or several cells of prose (`chef de projet` wrapped in a cell is no header)."""
+    for k in range(i - 1, -1, -1):
+        gap = min(w.top for w in lines[k + 1]) - max(w.bottom for w in lines[k])
+        if gap >= 0.5 * line_height(lines[k + 1]):
+            return False
+        labelled, _, amount, total = per_line[k]
+        if amount or (total >= 3 and labelled < 2):
+            return True
+    return False
 
 
 def _gutters(
@@ -238,11 +253,33 @@ def borderless_tables(
         if start <= consumed:
             continue
         end = _table_end(lines, start, anchors, lh)
+        if has_header:
+            start = _header_top(lines, start, consumed + 1, gap)
         consumed = end
         table = _borderless_block(page, lines[start : end + 1], has_header, inherited, lh, gap)
         if table is not None:
             found.append(table)
     return found
+
+
+def _header_top(lines: list[list[Word]], anchor: int, floor: int, gap: float) -> int:
+    """The first line of the header found at `anchor`: a header aligned at the bottom of its cells starts
+    higher for its tall labels (`Financement` / `Dihal sollicité` / `2024 (€)`); such a line sits tight
+    above, holds no amount, and each of its labels lies over one or two labels of the anchor line."""
+    anchor_phrases = [(ph[0].x0, ph[-1].x1) for ph in words_to_phrases(lines[anchor], gap)]
+    top = anchor
+    while top > floor:
+        above, below = lines[top - 1], lines[top]
+        if min(w.top for w in below) - max(w.bottom for w in above) >= 0.5 * line_height(below):
+            break
+        if any(_is_amount(w.text) for w in above) or _ANNEX_TITLE.match(" ".join(w.text for w in above)):
+            break
+        spans = [(ph[0].x0, ph[-1].x1) for ph in words_to_phrases(above, gap)]
+        over = [sum(a < x1 and b > x0 for x0, x1 in anchor_phrases) for a, b in spans]
+        if not over or any(n < 1 or n > 2 for n in over) or len(spans) >= len(anchor_phrases):
+            break
+        top -= 1
+    return top
 
 
 def _table_end(lines: list[list[Word]], start: int, anchors: list[int], lh: float) -> int:
@@ -267,7 +304,12 @@ def _parents_dropped(header: list[list[Word]], gap: float) -> list[tuple[float, 
     ]
     kept = []
     for x0, x1, _top, bottom in phrases:
-        below = [p for p in phrases if p[2] >= bottom - 0.5 and x0 - 1 <= (p[0] + p[1]) / 2 <= x1 + 1]
+        # sub-headers under the label: centred under it or overlapping it (a short label over wide columns)
+        below = [
+            p
+            for p in phrases
+            if p[2] >= bottom - 0.5 and (x0 - 1 <= (p[0] + p[1]) / 2 <= x1 + 1 or (p[0] < x1 and p[1] > x0))
+        ]
         below.sort()
         separate = any(b[0] > a[1] for a, b in itertools.pairwise(below))
         if not separate:
@@ -363,16 +405,30 @@ def _col(x: float, seps: list[float]) -> int:
 
 
 def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
-    """Index of the first body line after the header that starts at lines[0]."""
+    """Index of the first body line after the header that starts at lines[0]: below the first rule
+    under which the lines stop looking like a header (a rule between a parent label and its
+    sub-headers does not end it), else at the first change of weight, gap or amount."""
     top = min(w.top for w in lines[0])
-    rules = sorted(
-        r.top for r in page.rulings if r.orientation == "h" and top < r.top < top + 12 * lh and r.x1 - r.x0 > 100
-    )
-    if rules:
-        for k, ln in enumerate(lines):
-            if min(w.top for w in ln) > rules[0]:
-                return k
     bold = sum(w.bold for w in lines[0]) > len(lines[0]) / 2
+    width = max(w.x1 for ln in lines for w in ln) - min(w.x0 for ln in lines for w in ln)
+    rules = sorted(
+        r.top
+        for r in page.rulings
+        if r.orientation == "h" and top < r.top < top + 12 * lh and r.x1 - r.x0 > max(100.0, 0.5 * width)
+    )
+    for rule in rules:
+        k = next((k for k, ln in enumerate(lines) if min(w.top for w in ln) > rule), len(lines))
+        if k == len(lines):
+            break
+        below = lines[k]
+        sub_headers = (
+            bold
+            and sum(w.bold for w in below) > len(below) / 2
+            and not any(_is_amount(w.text) for w in below)
+            and max(w.x1 for w in below) - min(w.x0 for w in below) < 0.6 * width
+        )
+        if not sub_headers:
+            return k
     for k in range(1, len(lines)):
         gap = min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1])
         is_bold = sum(w.bold for w in lines[k]) > len(lines[k]) / 2

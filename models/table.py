@@ -76,6 +76,7 @@ class ColumnMapping(BaseModel):
     score: float
     nature: Nature = ""
     periode: str = ""
+    multiplier: int = 1  # 1000 when the header gives the column's unit as k€ (`Coût total (k€)`)
 
 
 class RawAnnex(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from models import ActionLine, Amount, Annex, Parties, Provenance, RawAnnex, RawLine, TotalRow
 from normalize.amounts import parse_amount
 from normalize.pilots import canonical_pilots
@@ -10,17 +12,25 @@ from normalize.text import join_lines
 
 _TEXT_FIELDS = ("numero", "action", "objectif", "description", "indicateurs", "sources_cofinancement", "commentaire")
 _AMOUNTS = ("cout_total", "financement_ami", "cofinancement")
+_UNIT = re.compile(r"€|\beur(os?)?\b", re.IGNORECASE)
 
 
-def _amount(line: RawLine, name: str, words: set[str]) -> Amount | None:
+def _amount(line: RawLine, name: str, words: set[str], multiplier: int = 1) -> Amount | None:
     if name not in line.cells:
         return None
     text = join_lines(line.cells[name], words)
     if name in line.conf:  # an OCR'd cell: safe OCR repairs, the engine's confidence kept
         from normalize.ocr_repair import parse_ocr_amount
 
-        return parse_ocr_amount(text, line.conf[name])
-    return parse_amount(text)
+        amount = parse_ocr_amount(text, line.conf[name])
+    else:
+        amount = parse_amount(text)
+    if multiplier != 1 and amount.value is not None and not _UNIT.search(amount.raw):
+        # a bare number under a `(k€)` header: the header gives the unit
+        unit = "k€" if multiplier == 1000 else "M€"
+        note = "; ".join(n for n in (amount.note, f"en {unit} selon l'en-tête") if n)
+        amount = amount.model_copy(update={"value": amount.value * multiplier, "note": note})
+    return amount
 
 
 def _provenance(line: RawLine, fichier: str, sha: str, raw: str, field: str | None = None) -> Provenance:
@@ -31,11 +41,16 @@ def _provenance(line: RawLine, fichier: str, sha: str, raw: str, field: str | No
 def raw_to_annex(raw: RawAnnex, parties: Parties, fichier: str, sha: str, words: set[str]) -> Annex:
     """One annex with its action lines (normalised) and total rows."""
     ami = next((c for c in raw.columns if c.field == "financement_ami"), None)
+    multiplier = {c.field: c.multiplier for c in raw.columns if c.field}
     lines: list[ActionLine] = []
     totals: list[TotalRow] = []
     for rl in raw.lines:
         if rl.kind == "total":
-            amounts = {n: a for n in _AMOUNTS if (a := _amount(rl, n, words)) is not None and a.value is not None}
+            amounts = {
+                n: a
+                for n in _AMOUNTS
+                if (a := _amount(rl, n, words, multiplier.get(n, 1))) is not None and a.value is not None
+            }
             role = (
                 "reliquat"
                 if rl.label.casefold().lstrip().startswith(("reliquat", "dont reliquat", "solde"))
@@ -46,7 +61,7 @@ def raw_to_annex(raw: RawAnnex, parties: Parties, fichier: str, sha: str, words:
             )
             continue
         text = {f: join_lines(rl.cells.get(f, []), words) for f in (*_TEXT_FIELDS, "pilote", "statut")}
-        amount = {n: _amount(rl, n, words) for n in _AMOUNTS}
+        amount = {n: _amount(rl, n, words, multiplier.get(n, 1)) for n in _AMOUNTS}
         cofin = amount["cofinancement"]
         sources = text["sources_cofinancement"]
         if not sources and cofin is not None and cofin.sources and not raw_has(raw, "sources_cofinancement"):

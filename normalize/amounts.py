@@ -8,10 +8,15 @@ from decimal import Decimal, InvalidOperation
 from models import Amount
 
 _SPACES = "\u0020\u00a0\u202f\u2007\u2009"
-_ABSENT = re.compile(r"^[\s\-\u2010-\u2015\u2212/.*]*$|^(néant|neant|sans objet|n\.?\s?a\.?|nc)$", re.IGNORECASE)
+# `-`, empty, `néant`, and a spreadsheet's zero in accounting format (`-   €`, `- EUR`)
+_ABSENT = re.compile(
+    r"^[\s\-\u2010-\u2015\u2212/.*]*(?:€|eur|euros)?[\s\-\u2010-\u2015\u2212/.*]*$"
+    r"|^(néant|neant|sans objet|n\.?\s?a\.?|nc)$",
+    re.IGNORECASE,
+)
 _CURRENCY = r"(?:k\s?€|keur|k\s?euros?|m\s?€|€|euros?|eur)"
 _HEAD = re.compile(
-    rf"^\s*(?P<pre>€\s*)?(?P<num>[+\-\u2212]?\d(?:[\d{_SPACES}.,]*\d)?)[.,]?\s*(?P<cur>{_CURRENCY}(?![a-zà-ÿ]))?(?=$|[\s(),;:/.])",
+    rf"^\s*(?P<pre>(?:€|EUR)\s*)?(?P<num>[+\-\u2212]?\d(?:[\d{_SPACES}.,]*\d)?)[.,]?\s*(?P<cur>{_CURRENCY}(?![a-zà-ÿ]))?(?=$|[\s(),;:/.])",
     re.IGNORECASE,
 )
 _SPACE_GROUPS = re.compile(rf"^\d{{1,3}}(?:[{_SPACES}]\d{{3}})+$")
@@ -34,6 +39,9 @@ def _number(token: str) -> Decimal | None:
     if not integer and decimals:
         integer, decimals = decimals, ""
     compact = integer
+    m = re.fullmatch(rf"(\d{{1,3}}(?:[{_SPACES}]\d{{3}})+)\.(\d{{1,2}})", integer)
+    if m and not decimals:  # `12 500.00`: space-grouped thousands, a decimal point
+        integer, decimals = m.group(1), m.group(2)
     if any(c in integer for c in _SPACES):
         if not _SPACE_GROUPS.match(integer.replace(".", "")):
             return None

@@ -28,7 +28,11 @@ EXTRACTOR = "articles/spacy-fr_core_news_sm"
 
 # --- page text to paragraphs -------------------------------------------------------------
 
-_ANNEX_HEADING = re.compile(r"^(?:ANNEXES?|Annexes?)\s*(?:N°|n°|no|n o)?\s*\d+\s*(?:[–—:\-]|\.\s+\S|$)")
+# `Annexe 1 – …`, `ANNEXE N°2 :`, `Annexe II`, and unnumbered: `ANNEXE`, `Annexe : …`, `ANNEXE FINANCIÈRE`
+_ANNEX_HEADING = re.compile(
+    r"^(?:ANNEXES?|Annexes?)\s*(?:N°|n°|no|n o)?\s*(?:\d+|[IVX]{1,4}\b)(?:\s*bis)?\s*(?:[–—:\-]|\.\s+\S|$)"
+    r"|^(?:ANNEXE|Annexe)\s*(?:[–—:]|$)|^ANNEXE\s+[A-ZÀÉÈ]{4,}"
+)
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–]?\s*\d{1,3}\s*(?:(?:/|sur|of)\s*\d{1,3})?\s*[-–]?$", re.IGNORECASE)
 _HEADING = re.compile(r"^(?:ARTICLE|Article|TITRE|CHAPITRE|PR[ÉE]AMBULE)\b|^\d+(?:\.\d+)*\.?\s+[A-ZÉÈÀ]")
 _BULLET = re.compile(r"^[–\-•·*°▪►✓]\s|^\d+°\s|^[a-z]\)\s")
@@ -71,10 +75,12 @@ def _furniture(page_texts: list[str]) -> set[str]:
 
 
 def _is_annex_heading(lines: list[str], i: int) -> bool:
+    """An `Annexe N – …` line that starts a block: not the rest of a sentence cut before it
+    (`… figurant en` / `Annexe 1 – …`); a signature line or a title may precede it."""
     if not _ANNEX_HEADING.match(lines[i]):
         return False
     previous = next((ln for ln in reversed(lines[:i]) if ln), "")
-    return i < 3 or not previous or bool(_ENDS_SENTENCE.search(previous))
+    return i < 3 or not previous or bool(_ENDS_SENTENCE.search(previous)) or not _OPEN_END.search(previous)
 
 
 def article_paragraphs(page_texts: list[str]) -> list[Paragraph]:
@@ -284,9 +290,19 @@ def _governors(anchor: Token, amount_tokens: set[int]) -> list[Token]:
     return out
 
 
+_UNSPENT = re.compile(r"\bnon (?:consomm|utilis|engag|depens|employ)\w*")
+
+
 def _decide(noun: Token, path: list[Token], sentence: Span, anchor: Span) -> Role:
-    """The role named by `noun`, refined by the words met on the way (`maximal`, `par an`, `éligible`)."""
+    """The role named by `noun`, refined by the words met on the way (`maximal`, `par an`, `éligible`);
+    funding said to be unspent (`crédits non consommés`) is a remainder."""
     role = _ROLE_NOUNS[_key(noun)]
+    if (
+        role == "soutien_etat"
+        and noun.i < anchor.start
+        and _UNSPENT.search(fold(sentence.doc[noun.i : anchor.start].text))
+    ):
+        return "reliquat"
     words = {_key(t) for t in [noun, *path] for t in [t, *_qualifiers(t)]}
     after = {_key(t) for t in sentence if t.i >= anchor.end}
     annual = bool(words & _ANNUAL_WORDS or after & _ANNUAL_WORDS or "chaque annee" in fold(sentence.text))
@@ -333,8 +349,8 @@ def _role(found: _Found, sentence: Span, amount_tokens: set[int]) -> Role:
 
 _YEARS = r"(20\d\d)(?:\s*[-–/]\s*(20\d\d|\d\d))?"
 _TITLED_PERIOD = re.compile(
-    r"(?:au titre (?:de l'|des )?(?:annees?|exercices?)|pour (?:l'|les )?(?:annees?|exercices?)|pour la periode)\s+"
-    + _YEARS
+    r"(?:au titre (?:de l'|des |de )?(?:annees?|exercices?)?|pour (?:l'|les )?(?:annees?|exercices?)?|pour la periode)"
+    r"\s*\b" + _YEARS + r"(?:\s+(?:et|a)\s+(20\d\d))?"
 )
 _ANY_PERIOD = re.compile(rf"\b{_YEARS}\b")
 _OTHER_AMOUNT_WORDS = re.compile(r"\b(?:reliquat|deduction|dont)\b")
@@ -343,16 +359,22 @@ _DOC_PERIOD = re.compile(r"\b(20\d\d)\s*[-–]\s*(20\d\d)\b")
 
 def _period(m: re.Match[str]) -> str:
     first, second = m.group(1), m.group(2)
+    if m.re is _TITLED_PERIOD and m.group(3):
+        second = m.group(3)  # `pour 2025 et 2026`
     if not second:
         return first
     return f"{first}-{second if len(second) == 4 else first[:2] + second}"
 
 
 def _read_period(role: Role, left: str, right: str, right_clause: str, annual: bool, doc_period: str) -> str:
-    """The period an amount covers: a year right after it, else `au titre de l'année …` before it."""
+    """The period an amount covers: a year right after it, else `au titre de l'année …` before it
+    (a remainder: the year nearest before it, `du reliquat 2023 de …`)."""
     near = _ANY_PERIOD.search(right if role == "reliquat" else right_clause)
     if near:
         return _period(near)
+    before = list(_ANY_PERIOD.finditer(left))
+    if role == "reliquat" and before:
+        return _period(before[-1])
     titled = list(_TITLED_PERIOD.finditer(left))
     if titled:
         return _period(titled[-1])
@@ -360,8 +382,7 @@ def _read_period(role: Role, left: str, right: str, right_clause: str, annual: b
         return doc_period
     if annual:
         return "annuel"
-    anywhere = list(_ANY_PERIOD.finditer(left))
-    return _period(anywhere[-1]) if anywhere else ""
+    return _period(before[-1]) if before else ""
 
 
 def _document_period(page_texts: list[str]) -> str:

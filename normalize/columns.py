@@ -13,7 +13,7 @@ from normalize.text import fold
 # Wordings seen for each field; matching is token-wise and tolerant, so new wordings that share
 # their key words (and OCR misreadings of them) are understood too.
 VOCABULARY: dict[str, tuple[str, ...]] = {
-    "numero": ("n°", "no", "numero", "num", "numero de l'action", "ref", "reference", "fiche"),
+    "numero": ("n°", "no", "numero", "num", "numero de l'action", "ref", "reference", "fiche", "code"),
     "pilote": (
         "pilote",
         "pilotes",
@@ -26,6 +26,9 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "operateur",
         "pilotage",
         "responsable",
+        "chef de file",
+        "maitre d'oeuvre",
+        "structure responsable",
     ),
     "action": (
         "action",
@@ -38,6 +41,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "titre de l'action",
         "libelle",
         "fiche action",
+        "titre",
     ),
     "objectif": (
         "objectif",
@@ -79,6 +83,14 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "montant total de l'action",
         "cout previsionnel",
         "budget global",
+        "budget previsionnel",
+        "budget",
+        "cout",
+        "montant global",
+        "total des depenses",
+        "depenses prevues",
+        # a `Total` column beside the AMI and co-financing columns: the action's whole cost
+        "total",
     ),
     "financement_ami": (
         "financement ami",
@@ -102,6 +114,12 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "financement dihal",
         "credits logement d'abord",
         "financement logement d'abord",
+        # a column headed by the programme alone ("AMI 2025", "Budget AMI"): the State's share
+        "ami",
+        "budget ami",
+        "dihal",
+        # `Financement 2025` beside a `Cofinancement` column: the State's funding
+        "financement",
     ),
     "cofinancement": (
         "cofinancements",
@@ -115,6 +133,11 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "financements locaux",
         "participation locale",
         "autofinancement",
+        "financements complementaires",
+        "part des partenaires",
+        "apport de la collectivite",
+        "part epci",
+        "contrepartie",
     ),
     "sources_cofinancement": (
         "sources cofinancements",
@@ -126,6 +149,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "cofinanceurs",
         "source",
         "partenaires financeurs",
+        "origine des fonds",
     ),
     "commentaire": (
         "commentaires",
@@ -180,24 +204,49 @@ _STOP = {
     "en)",
 }
 _VERBISH = {"valide", "validee", "accorde", "accordee", "obtenu", "obtenus", "precedemment"}
+# what an action is called in some tables: `Intitulé du projet`, `Coût de l'opération`, `Mesure`
+_SYNONYMS = {"projet": "action", "operation": "action", "mesure": "action"}
 
 
 def _tokens(text: str) -> list[str]:
-    t = fold(text).replace("co-fin", "cofin").replace("n°", " n° ").replace("€", " ")
-    toks = re.findall(r"n°|[a-z]+", t)
-    return [_stem(x) for x in toks if (x not in _STOP and len(x) > 1) or x == "n°"]
+    """Header words folded and stemmed; a word cut short by a dot (`Cofin.`, `Réf.`) keeps its dot."""
+    # a word cut at a line break inside the header cell (`Finance- ment`, `Cofinan- cements`) is one word
+    t = re.sub(r"([a-z])-\s+([a-z])", r"\1\2", fold(text))
+    t = t.replace("co-fin", "cofin").replace("n°", " n° ").replace("€", " ")
+    out = []
+    for m in re.finditer(r"n°|([a-z]+)(\.(?![a-z0-9]))?", t):
+        x = m.group(0)
+        if x == "n°":
+            out.append(x)
+            continue
+        word = m.group(1)
+        if word in _STOP or len(word) <= 1:
+            continue
+        out.append(word + "." if m.group(2) and len(word) >= 3 else _SYNONYMS.get(word, _stem(word)))
+    return out
 
 
 def _stem(tok: str) -> str:
+    """Plural and feminine endings dropped (`porteuses` -> `porteur`, `sollicitees` -> `sollicite`)."""
     if tok.endswith(("s", "x")) and len(tok) > 3:
+        tok = tok[:-1]
+    if tok.endswith("euse") and len(tok) > 6:
+        tok = tok[:-4] + "eur"
+    elif tok.endswith("trice") and len(tok) > 7:
+        tok = tok[:-5] + "teur"
+    elif tok.endswith("ee") and len(tok) > 4:
         tok = tok[:-1]
     return tok
 
 
 def _same(a: str, b: str) -> bool:
-    """Two tokens are one word: equal, or near-equal with the same first letter (OCR slips)."""
+    """Two tokens are one word: equal, an abbreviation of it (`cofin.`), or near-equal with the same
+    first letter (OCR slips)."""
     if a == b:
         return True
+    if b.endswith("."):
+        core = b[:-1]
+        return _stem(core) == a or a.startswith(core)
     if a[:1] != b[:1] or min(len(a), len(b)) < 5:
         return False
     budget = 1 if max(len(a), len(b)) < 9 else 2
@@ -237,9 +286,13 @@ def field_scores(header: str) -> dict[str, float]:
     return scores
 
 
+HIT_SCORE = 88.0  # a wording that covers at least 40 % of the words: a label, not a word inside prose
+
+
 def header_hits(text: str) -> set[str]:
-    """The fields whose wording a short piece of header text holds whole (used to find header lines)."""
-    return set(field_scores(text))
+    """The fields whose wording a short piece of header text holds whole and mostly is (used to find
+    header lines: `de projet de la démarche` in a body cell is no `Projet` label)."""
+    return {f for f, s in field_scores(text).items() if s >= HIT_SCORE}
 
 
 def map_columns(headers: list[str]) -> list[ColumnMapping]:
@@ -259,8 +312,25 @@ def map_columns(headers: list[str]) -> list[ColumnMapping]:
         m = ColumnMapping(index=i, header=h, field=field or None, score=score)
         if field == "financement_ami":
             m.nature, m.periode = ami_nature(h), ami_period(h)
+        if field in ("cout_total", "financement_ami", "cofinancement"):
+            m.multiplier = header_multiplier(h)
         out.append(m)
     return out
+
+
+_THOUSANDS = re.compile(r"\bk\s?(?:€|eur\b|euros?\b)|\bkeur\b|\bmilliers? d'?\s?(?:€|euros?\b)|\ben milliers\b")
+_MILLIONS = re.compile(r"\bm\s?€|\bmeur\b|\bmillions? d'?\s?(?:€|euros?\b)|\ben millions\b")
+
+
+def header_multiplier(header: str) -> int:
+    """1000 when an amount column's header gives its unit as thousands of euros (`(k€)`, `en milliers
+    d'euros`), a million for `M€`; 1 otherwise."""
+    h = fold(header)
+    if _THOUSANDS.search(h):
+        return 1000
+    if _MILLIONS.search(h):
+        return 1_000_000
+    return 1
 
 
 def ami_period(header: str) -> str:

@@ -59,11 +59,18 @@ def _title(first_page: str) -> tuple[str, DocType]:
     return (t[:1].upper() + t[1:].lower()) if t.isupper() else t, kind
 
 
+# the year an amount is stated for: `au titre de l'année 2024`, `au titre de 2024`, `pour l'exercice 2025`
+_STATED_YEAR = re.compile(
+    r"(?:au titre (?:de l['’]|des |du |de )?|pour l['’]|pour les |pour )(?:ann[ée]es?|exercices?|an)?\s*"
+    r"(20\d\d)(?:\s*[-–]\s*(20\d\d))?\b",
+    re.IGNORECASE,
+)
+
+
 def _years(title: str, kind: DocType, text: str) -> tuple[int | None, int | None]:
     periods = [(int(a), int(b)) for a, b in re.findall(r"\b(20\d\d)\s*[-–—/]\s*(20\d\d)\b", title)]
     if kind == "avenant":
-        found = re.findall(r"au titre de l['’]ann[ée]e\s+(20\d\d)(?:\s*[-–]\s*(20\d\d))?", text, re.IGNORECASE)
-        spans = [(int(a), int(b or a)) for a, b in found]
+        spans = [(int(a), int(b or a)) for a, b in _STATED_YEAR.findall(_before_annexes(text))]
         if spans:
             return max(spans)
     if periods:
@@ -74,15 +81,22 @@ def _years(title: str, kind: DocType, text: str) -> tuple[int | None, int | None
     return None, None
 
 
+def _before_annexes(text: str) -> str:
+    """The articles: the text before the first line that opens an annex."""
+    m = re.search(r"^\s*ANNEXES?\s*(?:N°|n°)?\s*\d+\s*[–—:\-]", text, re.MULTILINE | re.IGNORECASE)
+    return text[: m.start()] if m else text
+
+
 def read_siret(text: str) -> tuple[str, int | None]:
-    """The SIRET printed after `SIRET` (digits only) and its page index in `text` pages."""
-    m = re.search(r"SIRET\s*(?:n°|:)?\s*:?\s*([\d][\d \u00a0.]{12,22}\d)", text, re.IGNORECASE)
+    """The SIRET printed after `SIRET` (digits only), a few words between them allowed (`SIRET de l'ADIL :`)."""
+    m = re.search(r"SIRET\b[^\d\n]{0,30}?([\d][\d \u00a0.]{12,22}\d)", text, re.IGNORECASE)
     return (re.sub(r"\D", "", m.group(1)), None) if m else ("", None)
 
 
 def read_iban(text: str) -> str:
-    """The IBAN printed after `IBAN`, spaces removed, cut at its country's length."""
-    m = re.search(r"IBAN\s*:?\s*([A-Z]{2}\s*\d{2}(?:\s*[A-Z0-9]){10,30})", text)
+    """The IBAN printed after `IBAN` (a few words between them allowed), spaces removed, cut at its
+    country's length."""
+    m = re.search(r"IBAN\b[^\n]{0,30}?\b([A-Z]{2}\s*\d{2}(?:\s*[A-Z0-9]){10,30})", text)
     if not m:
         return ""
     iban = re.sub(r"\s", "", m.group(1))
@@ -91,13 +105,22 @@ def read_iban(text: str) -> str:
     return iban
 
 
+# `Fait à X, le …`, `Fait en deux exemplaires à X le …`, `Signé à X le …`, or a line `À X, le <date>`
+_SIGNED = re.compile(
+    r"(?:(?:Fait|Sign[ée]e?)(?:\s+en\s+\w+\s+(?:exemplaires?|originaux)(?:\s+originaux)?)?\s*,?\s+à|^[ÀA](?=\s+[A-ZÉ]))"
+    r"\s*:?\s*([^\n,]*?)(?:\s*,\s*en\s+\w+\s+(?:exemplaires?|originaux)(?:\s+originaux)?)?(?:\s*,\s*|\s+)le\b"
+    r"\s*:?\s*([^\n]*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def _signature(text: str) -> tuple[str, str, list[tuple[str, str]]]:
     place, date, blanks = "", "", []
-    for m in re.finditer(
-        r"(?:Fait|Sign[ée]e?)\s+à\s*:?\s*([^\n,]*?)\s*(?:,\s*)?\ble\b\s*:?\s*([^\n]*)", text, re.IGNORECASE
-    ):
+    for m in _SIGNED.finditer(text):
         p = clean(m.group(1)).strip(" :,")
         d = parse_french_date(m.group(2))
+        if m.group(0)[:1] in "ÀàAa" and not d:
+            continue  # a bare `À X, le …` line counts only with its date
         if p and not place:
             place = p
         if d:

@@ -15,13 +15,31 @@ _DEPARTMENT = re.compile(r"^(cd|cd\d+|conseil departemental|departement|conseil 
 _CITY_PREFIX = re.compile(r"^(ville|commune|mairie)\b\s*(de\s+|d'\s*|du\s+|[-:]\s*)?(.*)$", re.IGNORECASE)
 _LEADING_ACRONYM = re.compile(r"^([A-Z][A-Z0-9]{1,}(?:-[A-Z0-9]{2,})?)\b")
 _EPCI_WORDS = re.compile(r"^(la\s+)?(metropole|communaute|agglomeration|agglo|epci|intercommunalite)$")
+_BRACKETED_ACRONYM = re.compile(r"\(\s*([A-Z][A-Z0-9]{1,})\s*\)")
+# bodies that are no place, whatever their capitals: their name is their code
+_NOT_A_PLACE = re.compile(
+    r"^(les\s+|l'|la\s+|le\s+)?(associations?|bailleurs?|fondation|federation|union|agence|office|centre|hopital"
+    r"|caisse|region|universite|operateurs?|foyers?|residences?|groupement|collectif|partenaires|structures?"
+    r"|services?|equipes?|plateforme|maison|mission|action logement|entreprises?|societe)\b"
+)
+# a place name: capitalised words, linked by particles (`Saint-Loup-sur-Marve`, `Aix en Provence`)
+_PLACE_NAME = re.compile(
+    r"^[A-ZÉÈÀÂÎÔ][\w’'-]*(?:[ -](?:(?:sur|sous|en|les|la|le|de|du|des|aux?|d['’]|l['’])[ -]?)*[A-ZÉÈÀÂÎÔ][\w’'-]*)*$"
+)
 
 
 def split_pilots(raw: str) -> list[str]:
     """`DDETS/AMP`, `AMP-DDETS`, `Marseille/aix`, `CD et DDETS` -> their parts."""
     text = clean(raw).replace("–", "-").replace("—", "-")
+    pieces: list[str] = []
+    for piece in re.split(r"\s*[/,;+&]\s*", text):
+        # "Association Habitat et Humanisme" is one body; "CD et DDETS", "Marseille et Aix" are two
+        words = re.split(r"\s+et\s+", piece)
+        if len(words) > 1 and _NOT_A_PLACE.match(fold(words[0])) and not words[1].isupper():
+            words = [piece]
+        pieces.extend(words)
     parts: list[str] = []
-    for p in re.split(r"\s*[/,;+&]\s*|\s+et\s+", text):
+    for p in pieces:
         p = p.strip(" -")
         if not p:
             continue
@@ -55,9 +73,11 @@ def _city(name: str, parties: Parties) -> str:
     for c in parties.cities:
         if fold(c) == f:
             return c
-    for c in parties.cities:
-        if fold(c).startswith(f + "-") or fold(c).startswith(f + " "):
-            return c
+    if not re.search(r"[\s-]", f):  # a short form (`aix`), never a full name the text may run on from
+        for c in parties.cities:
+            # `Aix-en-Provence`, `Aix en Provence`; not `Lormessac Renforcement` (a cell run into the next)
+            if fold(c).startswith(f) and re.match(r"-|\s(?:sur|sous|en|les|la|le|de|du|des|d')\b", fold(c)[len(f) :]):
+                return c
     return name[0].upper() + name[1:]
 
 
@@ -81,9 +101,12 @@ def canonical_pilot(part: str, parties: Parties) -> str:
         return m.group(1)
     if part[:1].islower() and len(part) <= 4:
         return "VILLE:" + _city(part, parties)
-    if re.fullmatch(r"[\w'’ -]+", part) and part[:1].isalpha():
-        return "VILLE:" + _city(part, parties)
-    return part.upper()
+    m = _BRACKETED_ACRONYM.search(part)
+    if m:
+        return m.group(1)  # "Fondation pour le logement (FPL)"
+    if _NOT_A_PLACE.match(f) or not _PLACE_NAME.match(part):
+        return clean(part).upper()  # "Bailleurs sociaux", "Association Habitat et Humanisme"
+    return "VILLE:" + _city(part, parties)
 
 
 def canonical_pilots(raw: str, parties: Parties) -> list[str]:
