@@ -85,7 +85,7 @@ def estimate_skew(gray: Gray) -> float:
     ink = binarize(gray)
     if not ink.any():
         return 0.0
-    small, large = _reduced(ink, 600), _reduced(ink, 1000)
+    small, large = _reduced(ink, 500), _reduced(ink, 800)
     steps = int(MAX_SKEW * 4)
     coarse = max((k * 0.25 for k in range(-steps, steps + 1)), key=lambda a: _profile_score(small, a))
     angles = [coarse + k * 0.05 for k in range(-5, 6)]
@@ -108,14 +108,16 @@ def rotate(gray: Gray, angle: float) -> Gray:
         return gray
     h, w = gray.shape
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    out: Gray = cv2.warpAffine(gray, m, (w, h), flags=cv2.INTER_CUBIC, borderValue=255)
+    out: Gray = cv2.warpAffine(gray, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
     return out
 
 
-def line_masks(gray: Gray, dpi: int) -> tuple[Gray, Gray]:
-    """Masks of the horizontal and vertical rules: long thin runs of ink (morphological opening),
-    closed along their direction to bridge the breaks a scan leaves in a thin rule; short runs
-    with ink packed along their sides (the serifs of a bold word, a tall letter's stem) dropped."""
+def find_rules(gray: Gray, dpi: int) -> tuple[list[Segment], Gray]:
+    """The page's ruling lines as segments, and the mask of their pixels (to paint them out).
+
+    Long thin runs of ink (morphological opening), closed along their direction to bridge the
+    breaks a scan leaves in a thin rule; short runs with ink packed along one side (the serifs of a
+    bold word, a tall letter's stem) are text, not rules."""
     import cv2
 
     ink = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
@@ -126,71 +128,67 @@ def line_masks(gray: Gray, dpi: int) -> tuple[Gray, Gray]:
     vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, gap)))
-    return _drop_text_runs(horizontal, ink, "h", dpi), _drop_text_runs(vertical, ink, "v", dpi)
+    h_segments, h_mask = _rules_of(horizontal, ink, "h", dpi)
+    v_segments, v_mask = _rules_of(vertical, ink, "v", dpi)
+    mask: Gray = cv2.bitwise_or(h_mask, v_mask)
+    return h_segments + v_segments, mask
 
 
 SURE_RULE = 1.0  # inches: a run this long is a rule whatever lies beside it
 SIDE_INK = 0.3  # share of ink along a short run's side above which the run is part of text
 
 
-def _drop_text_runs(mask: Gray, ink: Gray, orientation: str, dpi: int) -> Gray:
-    """The mask without its short runs that have text packed along one side: a rule stands clear."""
+def _side_ink(ink: Gray, x: int, y: int, w: int, h: int, orientation: str, dpi: int) -> float:
+    """The larger share of ink in the two thin bands along a run's sides."""
+    import numpy as np
+
+    band, pad = max(2, dpi // 60), max(1, dpi // 100)
+    if orientation == "h":
+        sides = [
+            ink[max(0, y - pad - band) : max(0, y - pad), x : x + w],
+            ink[y + h + pad : y + h + pad + band, x : x + w],
+        ]
+    else:
+        sides = [
+            ink[y : y + h, max(0, x - pad - band) : max(0, x - pad)],
+            ink[y : y + h, x + w + pad : x + w + pad + band],
+        ]
+    return max((float(np.count_nonzero(side)) / side.size if side.size else 0.0) for side in sides)
+
+
+def _rules_of(mask: Gray, ink: Gray, orientation: str, dpi: int) -> tuple[list[Segment], Gray]:
+    """Segments of the runs of one direction that are rules, and the mask without the text runs;
+    a thick or ragged run is reduced to its centre line."""
     import cv2
     import numpy as np
 
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    band = max(2, dpi // 60)
-    pad = max(1, dpi // 100)
+    max_thickness = 3 * max(3, dpi // 20)
+    segments: list[Segment] = []
     drop = []
     for i in range(1, n):
         x, y, w, h, _area = (int(v) for v in stats[i])
-        length = w if orientation == "h" else h
-        if length >= SURE_RULE * dpi:
+        length, thickness = (w, h) if orientation == "h" else (h, w)
+        if length < SURE_RULE * dpi and _side_ink(ink, x, y, w, h, orientation, dpi) > SIDE_INK:
+            drop.append(i)
+            continue
+        if thickness > max_thickness:
             continue
         if orientation == "h":
-            sides = [
-                ink[max(0, y - pad - band) : max(0, y - pad), x : x + w],
-                ink[y + h + pad : y + h + pad + band, x : x + w],
-            ]
+            segments.append(Segment("h", float(x), y + h / 2, float(x + w), y + h / 2))
         else:
-            sides = [
-                ink[y : y + h, max(0, x - pad - band) : max(0, x - pad)],
-                ink[y : y + h, x + w + pad : x + w + pad + band],
-            ]
-        if max((float(np.count_nonzero(side)) / side.size if side.size else 0.0) for side in sides) > SIDE_INK:
-            drop.append(i)
-    if not drop:
-        return mask
-    out: Gray = mask.copy()
-    out[np.isin(labels, drop)] = 0
-    return out
+            segments.append(Segment("v", x + w / 2, float(y), x + w / 2, float(y + h)))
+    if drop:
+        mask = mask.copy()
+        mask[np.isin(labels, drop)] = 0
+    return segments, mask
 
 
-def mask_segments(mask: Gray, orientation: str, dpi: int) -> list[Segment]:
-    """One segment per connected run of a rule mask; thick or ragged runs are reduced to their centre line."""
-    import cv2
-
-    max_thickness = max(3, dpi // 20)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    out: list[Segment] = []
-    for i in range(1, n):
-        x, y, w, h, _area = (int(v) for v in stats[i])
-        if orientation == "h":
-            if h > max_thickness * 3:
-                continue
-            out.append(Segment("h", float(x), y + h / 2, float(x + w), y + h / 2))
-        else:
-            if w > max_thickness * 3:
-                continue
-            out.append(Segment("v", x + w / 2, float(y), x + w / 2, float(y + h)))
-    return out
-
-
-def remove_lines(gray: Gray, horizontal: Gray, vertical: Gray) -> Gray:
+def remove_lines(gray: Gray, rules: Gray) -> Gray:
     """The image with its rules painted white, so OCR reads no `|` or `_` out of them."""
     import cv2
 
-    mask = cv2.dilate(cv2.bitwise_or(horizontal, vertical), cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    mask = cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
     out = gray.copy()
     out[mask > 0] = 255
     return out
@@ -244,12 +242,16 @@ def crop_for_ocr(
 
 def flatten_background(gray: Gray, dpi: int) -> Gray:
     """Shaded cells and uneven paper brought to white, ink kept dark: each pixel divided by the
-    local background (a max filter wider than any stroke), so one global threshold fits the page."""
+    local background (a max filter wider than any stroke, computed on a quarter-size image), so one
+    global threshold fits the page."""
     import cv2
-    import numpy as np
 
-    k = max(5, dpi // 12) | 1
-    background = cv2.dilate(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    h, w = gray.shape
+    small = cv2.resize(gray, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    k = max(3, dpi // 48) | 1
+    background = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     background = cv2.blur(background, (k, k))
-    out: Gray = np.clip(gray.astype(np.float32) * (255.0 / np.maximum(background, 1)), 0, 255).astype(np.uint8)
+    background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
+    background[background == 0] = 1
+    out: Gray = cv2.divide(gray, background, scale=255)
     return out

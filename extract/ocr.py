@@ -30,7 +30,7 @@ MIN_IMAGE_COVER = 0.5  # share of the page an image must cover for the page to c
 MIN_OUTLINE_PATHS = 300  # vector paths on a page without text: its text was drawn as outlines
 MIN_READABLE = 0.6  # share of text-layer tokens that must read as words for the layer to be kept
 _NOISE = re.compile(r"^[|¦_~=`´\[\]{}]+$")  # what remnants of rules read as
-_SPECK = re.compile(r"^[.,:;'\"!()/\\\-–—]{1,2}$")  # what a speck reads as, when read with low confidence
+_SPECK = re.compile(r"^[.,:;'`\"!]{1,2}$")  # what a speck reads as, when read with low confidence (dashes kept)
 SPECK_CONF = 50.0
 _CID = re.compile(r"\(cid:\d+\)")
 _TOKEN_OK = re.compile(
@@ -56,11 +56,12 @@ class OcrSettings(BaseModel):
     deskew: bool = True
     remove_rules: bool = True
     second_look: bool = True  # re-read, enlarged, the ink no word explains and the words read with low confidence
-    recheck_below: float = Field(default=60.0, ge=0, le=100)  # confidence under which any word is re-read
+    recheck_below: float = Field(default=80.0, ge=0, le=100)  # confidence under which any word is re-read
     recheck_digits_below: float = Field(default=85.0, ge=0, le=100)  # same, for words holding digits
     accept_new: float = Field(default=60.0, ge=0, le=100)  # confidence a word found only on re-reading needs
     recheck_dpi: int = Field(default=340, ge=150, le=600)  # resolution crops are enlarged to
-    recheck_psms: tuple[int, ...] = (7, 6)  # each crop read as a line and as a block: each fails where the other does
+    recheck_psms: tuple[int, ...] = (7, 6)  # crops read as a line, then as a block: each fails where the other does
+    recheck_sure: float = Field(default=85.0, ge=0, le=100)  # a re-reading this sure is not tried in the next mode
 
 
 @dataclass(frozen=True)
@@ -317,13 +318,13 @@ def _to_words(found: list[OcrWord], sx: float, sy: float) -> list[Word]:
 
 def _uncovered(boxes: list[tuple[int, int, int, int]], words: list[OcrWord], shape: tuple[int, ...]) -> list[int]:
     """Indexes of the boxes that word boxes (two pixels of slack) cover for less than 30 % of their area."""
+    import cv2
     import numpy as np
 
     mask = np.zeros(shape[:2], np.uint8)
     for w in words:
         mask[max(0, int(w.top) - 2) : int(w.bottom) + 3, max(0, int(w.left) - 2) : int(w.right) + 3] = 1
-    integral = mask.cumsum(0, dtype=np.int64).cumsum(1)
-    integral = np.pad(integral, ((1, 0), (1, 0)))
+    integral = cv2.integral(mask)  # (h + 1) x (w + 1) running sums
     out = []
     for k, (x0, y0, x1, y1) in enumerate(boxes):
         covered = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
@@ -496,8 +497,25 @@ def apply_rechecks(
     kept = [w for k, w in enumerate(found) if k not in replaced]
     out: list[OcrWord] = []
     for k, w in enumerate(found):
-        out.extend([w] if k not in replaced else [n for n in replaced[k] if not _overlaps(n, kept, 0.5)])
+        out.extend([w] if k not in replaced else [n for n in replaced[k] if not _repeats(n, kept)])
     return out + [w for w in added if not _overlaps(w, out)]
+
+
+def _repeats(word: OcrWord, others: list[OcrWord]) -> bool:
+    """Whether `word` repeats, over the same place, a word already there (`pai` over `parc`)."""
+
+    def bare(t: str) -> str:
+        return t.strip(".,;:()'\"«»").casefold()
+
+    text = bare(word.text)
+    for o in others:
+        if not _overlaps(word, [o], 0.5):
+            continue
+        other = bare(o.text)
+        n = min(2, len(text), len(other))
+        if text in other or other in text or (n and text[:n] == other[:n]):
+            return True
+    return False
 
 
 def _overlaps(word: OcrWord, others: list[OcrWord], share: float = 0.3) -> bool:
@@ -520,48 +538,52 @@ def read_image(
 
     angle = image.estimate_skew(gray) if settings.deskew else 0.0
     level = image.rotate(gray, angle)
-    horizontal, vertical = image.line_masks(level, dpi)
-    segments = image.mask_segments(horizontal, "h", dpi) + image.mask_segments(vertical, "v", dpi)
-    clean = image.remove_lines(level, horizontal, vertical) if settings.remove_rules else level
+    segments, rules = image.find_rules(level, dpi)
+    clean = image.remove_lines(level, rules) if settings.remove_rules else level
     clean = image.flatten_background(clean, dpi)
     found = engine.recognize(clean, dpi, language, settings.psm)
     rechecks = rechecks_for(clean, dpi, found, settings) if settings.second_look else []
     return PageOcr(found, rechecks, segments, angle, width / gray.shape[1], height / gray.shape[0], engine.name)
 
 
-def _surest(readings: list[list[OcrWord]], width: float) -> list[OcrWord]:
-    """Of several readings of one crop, the surest: the weakest word's confidence weighted by how
-    much of the crop's width the words explain (`0000` read off `330000` explains two thirds)."""
-
-    def score(ws: list[OcrWord]) -> float:
-        if not ws:
-            return -1.0
-        explained = min(1.0, sum(w.right - w.left for w in ws) / max(width, 1.0))
-        return min(w.conf for w in ws) * explained
-
-    return max(readings, key=score)
+def _score(words: list[OcrWord], width: float) -> float:
+    """How sure a reading of a crop is: its weakest word's confidence weighted by how much of the
+    crop's width the words explain (`0000` read off `330000` explains two thirds)."""
+    if not words:
+        return -1.0
+    explained = min(1.0, sum(w.right - w.left for w in words) / max(width, 1.0))
+    return min(w.conf for w in words) * explained
 
 
 def second_look(results: list[PageOcr], language: str, settings: OcrSettings, engine: OcrEngine) -> list[list[OcrWord]]:
-    """Every page's words after its rechecks: all crops of the document read in one engine call per
-    resolution and mode (Tesseract loads its model once), the surest reading of each region kept."""
-    by_dpi: dict[int, list[tuple[int, int]]] = {}
-    for p, res in enumerate(results):
-        for k, r in enumerate(res.rechecks):
-            by_dpi.setdefault(r.dpi, []).append((p, k))
-    readings: dict[tuple[int, int], list[list[OcrWord]]] = {}
-    for dpi, keys in by_dpi.items():
-        crops = [c for p, k in keys for c in results[p].rechecks[k].crops]
-        for psm in settings.recheck_psms:
+    """Every page's words after its rechecks. All crops of the document are read in one engine call
+    per resolution and mode (Tesseract loads its model once): first as a line, then, for the regions
+    still unsure (`recheck_sure`), in the next modes; the surest reading of each region is kept."""
+    keys = [(p, k) for p, res in enumerate(results) for k in range(len(res.rechecks))]
+    best: dict[tuple[int, int], tuple[float, list[OcrWord]]] = {}
+    for psm in settings.recheck_psms:
+        todo = [key for key in keys if best.get(key, (-1.0, []))[0] < settings.recheck_sure]
+        by_dpi: dict[int, list[tuple[int, int]]] = {}
+        for p, k in todo:
+            by_dpi.setdefault(results[p].rechecks[k].dpi, []).append((p, k))
+        for dpi, group in by_dpi.items():
+            crops = [c for p, k in group for c in results[p].rechecks[k].crops]
             words = iter(engine.recognize_many(crops, dpi, language, psm))
-            for p, k in keys:
-                readings.setdefault((p, k), []).extend(next(words) for _ in results[p].rechecks[k].crops)
-    reread: dict[tuple[int, int], list[OcrWord]] = {}
-    for (p, k), options in readings.items():
-        r = results[p].rechecks[k]
-        reread[(p, k)] = _surest(options, r.crops[0].shape[1] - 2 * r.margin)
+            for p, k in group:
+                r = results[p].rechecks[k]
+                width = r.crops[0].shape[1] - 2 * r.margin if r.crops else 1.0
+                for _ in r.crops:
+                    reading = next(words)
+                    score = _score(reading, width)
+                    if score > best.get((p, k), (-2.0, []))[0]:
+                        best[(p, k)] = (score, reading)
     return [
-        apply_rechecks(res.found, res.rechecks, [reread[(p, k)] for k in range(len(res.rechecks))], settings.accept_new)
+        apply_rechecks(
+            res.found,
+            res.rechecks,
+            [best.get((p, k), (0.0, []))[1] for k in range(len(res.rechecks))],
+            settings.accept_new,
+        )
         for p, res in enumerate(results)
     ]
 
@@ -583,8 +605,11 @@ def page_from_ocr(page: Page, res: PageOcr, words: list[OcrWord], decision: OcrD
 
 def ocr_page(job: PageJob) -> PageOcr:
     """Render one page and run the page pass (in a worker process)."""
+    import cv2
+
     from extract.image import render_page
 
+    cv2.setNumThreads(1)  # one thread per page: parallelism is across pages (processes), as for Tesseract
     gray = render_page(Path(job.path), job.index, job.dpi)
     engine = get_engine(job.settings.engine)
     res = read_image(gray, job.dpi, job.width, job.height, job.language, job.settings, engine)

@@ -46,6 +46,27 @@ def _euro_read_as_digit(num: str, rest: str) -> tuple[str, str, list[str]]:
     return head, " €" + rest, [note]
 
 
+def _lost_separator(num: str) -> tuple[str, list[str]]:
+    """`1819 100` where one thousands separator was not seen: every group after the first is whole
+    thousands, so the digits can only be read one way (`1 819 100`)."""
+    if _GROUPED.match(num):
+        return num, []
+    integer, comma, decimals = num.partition(",")
+    for sep in _SEP + ".":
+        groups = integer.split(sep) if sep in integer else []
+        if (
+            len(groups) >= 2
+            and all(g.isdigit() for g in groups)
+            and all(len(g) % 3 == 0 for g in groups[1:])
+            and (len(groups[0]) > 3 or any(len(g) > 3 for g in groups[1:]))
+            and (not comma or (decimals.isdigit() and len(decimals) <= 2))
+        ):
+            digits = "".join(groups)
+            regrouped = " ".join(digits[max(0, k - 3) : k] for k in range(len(digits) % 3 or 3, len(digits) + 1, 3))
+            return regrouped + (comma + decimals if comma else ""), ["séparateur de milliers non lu rétabli"]
+    return num, []
+
+
 def repair_amount_text(raw: str) -> tuple[str, list[str]]:
     """The amount text with the safe OCR repairs applied, and what was changed."""
     m = _HEAD.match(raw)
@@ -54,6 +75,8 @@ def repair_amount_text(raw: str) -> tuple[str, list[str]]:
     num, rest = m.group("num"), m.group("rest")
     num, repairs = _lookalikes(num)
     num, rest, more = _euro_read_as_digit(num, rest)
+    repairs += more
+    num, more = _lost_separator(num)
     repairs += more
     if not repairs:
         return raw, []

@@ -143,6 +143,21 @@ def test_ink_no_word_explained_is_added_when_read_with_confidence() -> None:
     assert [(w.text, w.left) for w in out] == [("5", 100.0)]
 
 
+def test_a_reread_region_does_not_repeat_the_words_it_overlaps() -> None:
+    found = [OcrWord("parc", 100, 50, 140, 62, 97.0), OcrWord("pnblic", 145, 50, 190, 62, 41.0)]
+    reread = [OcrWord("pa", 10, 10, 60, 34, 95.0), OcrWord("public", 100, 10, 190, 34, 96.0)]
+    out = apply_rechecks(found, [_recheck((1,), x=100, y=50)], [reread], accept_new=60)
+    assert [w.text for w in out] == ["parc", "public"]
+
+
+def test_rule_remnants_and_low_confidence_specks_are_noise_but_dashes_and_slashes_are_not() -> None:
+    from extract.ocr import is_noise
+
+    assert is_noise(OcrWord("|", 0, 0, 1, 1, 99.0)) and is_noise(OcrWord(".", 0, 0, 1, 1, 20.0))
+    assert not is_noise(OcrWord("–", 0, 0, 1, 1, 20.0)) and not is_noise(OcrWord("/", 0, 0, 1, 1, 10.0))
+    assert not is_noise(OcrWord(",", 0, 0, 1, 1, 90.0))
+
+
 # ---------------------------------------------------------------- a synthetic skewed scan, read by a fake engine
 
 HEADER = ["Pilote", "Action", "Statut", "Financement demande 2023"]
@@ -213,19 +228,27 @@ def _draw_scan(path: Path) -> tuple[list[OcrWord], list[float], list[float]]:
     return words, [x * scale for x in xs], [y * scale for y in ys]
 
 
+@dataclass
+class FakeScan:
+    pages: list[Page]
+    xs: list[float]
+    ys: list[float]
+    path: Path
+
+
 @pytest.fixture(scope="module")
-def fake_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Page], list[float], list[float]]:
+def fake_scan(tmp_path_factory: pytest.TempPathFactory) -> FakeScan:
     path = tmp_path_factory.mktemp("scan") / "scan.pdf"
     words, xs, ys = _draw_scan(path)
     engine = FakeEngine(words)
     register_engine("fake", lambda: engine)
     pages = ocr_pages_if_needed(path, read_pdf_pages(path), "fra", OcrSettings(engine="fake", dpi=DPI))
     assert engine.calls == [1]
-    return pages, xs, ys
+    return FakeScan(pages, xs, ys, path)
 
 
-def test_scan_page_decision_and_skew_are_recorded(fake_scan: tuple[list[Page], list[float], list[float]]) -> None:
-    page = fake_scan[0][0]
+def test_scan_page_decision_and_skew_are_recorded(fake_scan: FakeScan) -> None:
+    page = fake_scan.pages[0]
     assert page.ocr.needed and page.ocr.reason == "page image sans couche texte"
     assert page.ocr.engine.startswith("fake")
     assert page.ocr.deskew_degrees == pytest.approx(-SKEW, abs=0.1)
@@ -233,9 +256,9 @@ def test_scan_page_decision_and_skew_are_recorded(fake_scan: tuple[list[Page], l
     assert all(w.conf == 95.0 for w in page.words)
 
 
-def test_rules_are_found_level_and_in_points(fake_scan: tuple[list[Page], list[float], list[float]]) -> None:
-    pages, xs, ys = fake_scan
-    rulings = pages[0].rulings
+def test_rules_are_found_level_and_in_points(fake_scan: FakeScan) -> None:
+    xs, ys = fake_scan.xs, fake_scan.ys
+    rulings = fake_scan.pages[0].rulings
     hs = sorted({round(r.top) for r in rulings if r.orientation == "h"})
     vs = sorted({round(r.x0) for r in rulings if r.orientation == "v"})
     assert len(hs) == len(ys) and len(vs) == len(xs)
@@ -245,8 +268,8 @@ def test_rules_are_found_level_and_in_points(fake_scan: tuple[list[Page], list[f
         assert (r.top == r.bottom) if r.orientation == "h" else (r.x0 == r.x1)
 
 
-def test_the_table_engine_reads_the_scan(fake_scan: tuple[list[Page], list[float], list[float]]) -> None:
-    convention = pages_to_convention(fake_scan[0], "scan.pdf", "0" * 64)
+def test_the_table_engine_reads_the_scan(fake_scan: FakeScan) -> None:
+    convention = pages_to_convention(fake_scan.pages, "scan.pdf", "0" * 64)
     assert convention.ocr and convention.ocr_pages == [1]
     (annex,) = convention.annexes
     assert annex.annexe == "1" and annex.reports[0].method == "ruled"
@@ -254,3 +277,13 @@ def test_the_table_engine_reads_the_scan(fake_scan: tuple[list[Page], list[float
     amounts = [ln.financement_ami for ln in annex.lines]
     assert [a.value if a else None for a in amounts] == [Decimal(12000), Decimal(8500), Decimal(1305720)]
     assert all(a is not None and a.min_conf == 95.0 and not a.repairs for a in amounts)
+
+
+def test_debug_images_show_the_ocr_frame(fake_scan: FakeScan, tmp_path: Path) -> None:
+    cv2 = pytest.importorskip("cv2")
+    from extract.debug import write_ocr_debug
+
+    (path,) = write_ocr_debug(tmp_path, fake_scan.path, fake_scan.pages, "dossier/scan.pdf")
+    assert path == tmp_path / "dossier__scan" / "page-001-ocr.png"
+    height, width = cv2.imread(str(path)).shape[:2]
+    assert abs(height - 842 * 1.5) <= 1 and abs(width - 595 * 1.5) <= 1

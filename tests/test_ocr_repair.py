@@ -27,6 +27,8 @@ from reconcile.ocr_checks import LOW_CONFIDENCE, low_confidence_amounts
         ("33 9006", Decimal(33900), True),
         ("42000 6", Decimal(42000), True),
         ("15 000,006", Decimal("15000.00"), True),
+        ("1819 100 €", Decimal(1819100), True),  # one thousands separator not seen
+        ("1 819100 €", Decimal(1819100), True),
         ("420006", Decimal(420006), False),  # no separator tells the 6 apart: read as printed, left to the checks
         ("110.000 €", Decimal(110000), False),
         ("3 500€", Decimal(3500), False),
@@ -40,7 +42,9 @@ def test_safe_repairs(raw: str, value: Decimal, repaired: bool) -> None:
     assert a.raw == raw and a.min_conf == 91.0
 
 
-@pytest.mark.parametrize("raw", ["l'association", "A préciser", "IO", "l O", "Ville de Lille", "Région (CD)"])
+@pytest.mark.parametrize(
+    "raw", ["l'association", "A préciser", "IO", "l O", "Ville de Lille", "Région (CD)", "12 5000", "2023 2024"]
+)
 def test_text_is_never_turned_into_digits(raw: str) -> None:
     a = parse_ocr_amount(raw, 90.0)
     assert a.value is None and not a.repairs
