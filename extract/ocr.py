@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 MIN_TEXT_CHARS = 25  # fewer letters and digits than this on a page: no real text layer
 MIN_IMAGE_COVER = 0.5  # share of the page an image must cover for the page to count as scanned
 MIN_OUTLINE_PATHS = 300  # vector paths on a page without text: its text was drawn as outlines
+MIN_INVISIBLE = 0.8  # share of invisible text objects that marks a scanner's or OCR tool's text layer
 MIN_READABLE = 0.6  # share of text-layer tokens that must read as words for the layer to be kept
 _NOISE = re.compile(r"^[|¦_~=`´\[\]{}]+$")  # what remnants of rules read as
 _SPECK = re.compile(r"^[.,:;'`\"!]{1,2}$")  # what a speck reads as, when read with low confidence (dashes kept)
@@ -200,6 +201,8 @@ class PageImageInfo:
     cover: float
     dpi: float | None
     paths: int = 0
+    texts: int = 0  # text objects
+    invisible: int = 0  # text objects drawn invisible (render mode 3): an OCR layer laid over a scan
 
 
 def page_image_info(path: Path) -> list[PageImageInfo]:
@@ -213,10 +216,14 @@ def page_image_info(path: Path) -> list[PageImageInfo]:
         for page in pdf:
             pw, ph = page.get_size()
             area = max(pw * ph, 1.0)
-            cover, dpi, best, paths = 0.0, None, 0.0, 0
-            for obj in page.get_objects(max_depth=2):
+            cover, dpi, best, paths, texts, invisible = 0.0, None, 0.0, 0, 0, 0
+            for obj in page.get_objects(max_depth=3):
                 if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH:
                     paths += 1
+                elif obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
+                    texts += 1
+                    mode = pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw)
+                    invisible += mode == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
                 if obj.type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
                     continue
                 x0, y0, x1, y1 = obj.get_bounds()
@@ -226,7 +233,7 @@ def page_image_info(path: Path) -> list[PageImageInfo]:
                     best = a
                     px_w, px_h = obj.get_px_size()
                     dpi = 72 * max(px_w / max(x1 - x0, 1e-6), px_h / max(y1 - y0, 1e-6))
-            infos.append(PageImageInfo(cover=min(cover, 1.0), dpi=dpi, paths=paths))
+            infos.append(PageImageInfo(min(cover, 1.0), dpi, paths, texts, invisible))
             page.close()
     finally:
         pdf.close()
@@ -254,6 +261,8 @@ def decide(page: Page, info: PageImageInfo | None) -> OcrDecision:
         if info.paths >= MIN_OUTLINE_PATHS:
             return OcrDecision(needed=True, reason="texte dessiné en tracés, sans couche texte")
         return OcrDecision(needed=False, reason="page sans texte" if not page.words else "couche texte présente")
+    if info.cover >= MIN_IMAGE_COVER and info.texts and info.invisible >= MIN_INVISIBLE * info.texts:
+        return OcrDecision(needed=True, reason="page scannée sous une couche texte d'OCR invisible : relue")
     share = readable_share(page.words)
     if share < MIN_READABLE:
         return OcrDecision(needed=True, reason=f"couche texte illisible ({share:.0%} de mots lisibles)")

@@ -56,6 +56,14 @@ def test_page_with_a_real_text_layer_is_kept() -> None:
     assert not d.needed
 
 
+def test_scan_under_an_invisible_ocr_layer_is_read_again() -> None:
+    words = [_word(t, 10 + 60 * k) for k, t in enumerate(["Le", "présent", "avenant", "modifie", "l'article", "2"])]
+    page = Page(number=1, width=595, height=842, words=words)
+    d = decide(page, PageImageInfo(cover=1.0, dpi=200, texts=40, invisible=40))
+    assert d.needed and "invisible" in d.reason
+    assert not decide(page, PageImageInfo(cover=1.0, dpi=200, texts=40, invisible=0)).needed  # background image
+
+
 def test_garbage_text_layer_is_ocrd() -> None:
     words = [
         _word(t, 10 + 60 * k) for k, t in enumerate(["(cid:12)(cid:5)", "ÿþ¤§", "(cid:7)x", "¶¶¶", "Le", "§§¤"] * 10)
