@@ -479,9 +479,9 @@ def _placed(r: Recheck, w: OcrWord) -> OcrWord:
 def apply_rechecks(
     found: list[OcrWord], rechecks: list[Recheck], reread: list[list[OcrWord]], accept_new: float
 ) -> list[OcrWord]:
-    """The page's words after the second look: a re-read replaces words only when it is surer and not
-    just a swap of look-alike characters (`1er`/`ler`); new words need `accept_new` confidence and
-    must not lie over a word already read."""
+    """The page's words after the second look: a re-read replaces words only when it is surer, keeps
+    every digit and is not just a swap of look-alike characters (`1er`/`ler`); new words need
+    `accept_new` confidence and must not lie over a word already read."""
     replaced: dict[int, list[OcrWord]] = {}
     added: list[OcrWord] = []
     for r, new in zip(rechecks, reread, strict=True):
@@ -493,6 +493,8 @@ def apply_rechecks(
         if not good or min(w.conf for w in good) <= min(w.conf for w in old):
             continue
         text, old_text = " ".join(w.text for w in good), " ".join(w.text for w in old)
+        if _digits(text) < _digits(old_text):
+            continue  # a re-read never drops digits (`42000` read again as `000 €` is not surer, only shorter)
         if text == old_text:
             conf = min(w.conf for w in good)
             new_words = [OcrWord(w.text, w.left, w.top, w.right, w.bottom, max(w.conf, conf)) for w in old]
@@ -508,6 +510,10 @@ def apply_rechecks(
     for k, w in enumerate(found):
         out.extend([w] if k not in replaced else [n for n in replaced[k] if not _repeats(n, kept)])
     return out + [w for w in added if not _overlaps(w, out)]
+
+
+def _digits(text: str) -> int:
+    return sum(c.isdigit() for c in text)
 
 
 def _repeats(word: OcrWord, others: list[OcrWord]) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from models import AMOUNT_FIELDS, Amount, Convention, Flag
 from normalize.amounts import format_amount, plain
 
-LOW_CONFIDENCE = 60.0  # Tesseract word confidence (0-100) under which an OCR'd amount is not trusted
+LOW_CONFIDENCE = 70.0  # Tesseract word confidence (0-100) under which an OCR'd amount is not trusted
 _COLUMN = {"cout_total": "coût total", "financement_ami": "financement AMI", "cofinancement": "cofinancement"}
 
 

@@ -132,6 +132,12 @@ def test_rereading_replaces_a_word_only_when_surer() -> None:
     assert out[0].left == pytest.approx(100) and out[0].right == pytest.approx(160)
 
 
+def test_rereading_never_drops_digits() -> None:
+    found = [OcrWord("42000", 100, 50, 140, 62, 40.0)]
+    reread = [[OcrWord("000", 10, 10, 50, 34, 53.0), OcrWord("€", 60, 10, 70, 34, 96.0)]]
+    assert [w.text for w in apply_rechecks(found, [_recheck((0,))], reread, accept_new=60)] == ["42000"]
+
+
 def test_rereading_never_swaps_look_alike_characters() -> None:
     found = [OcrWord("1er", 100, 50, 120, 62, 70.0)]
     out = apply_rechecks(found, [_recheck((0,))], [[OcrWord("ler", 10, 10, 50, 34, 96.0)]], accept_new=60)
