@@ -286,7 +286,7 @@ class PageJob:
 
 
 def choose_dpi(info: PageImageInfo | None, settings: OcrSettings) -> int:
-    """The rendering resolution: the scan's own, kept within [min_dpi, max_dpi] (upsampling adds nothing)."""
+    """The rendering resolution: the scan's own (rendering finer adds no detail), kept within [min_dpi, max_dpi]."""
     if settings.dpi:
         return settings.dpi
     native = info.dpi if info and info.dpi else settings.max_dpi
