@@ -312,10 +312,14 @@ def is_noise(w: OcrWord) -> bool:
 
 
 def _to_words(found: list[OcrWord], sx: float, sy: float) -> list[Word]:
-    """Engine words in PDF points; specks and remnants of rules (`|`, `_`) dropped."""
+    """Engine words in PDF points; specks and remnants of rules (`|`, `_`) dropped, and so are
+    unsure words far smaller than the page's text (a dot of dust read as `2,`)."""
+    from statistics import median
+
+    height = median(w.bottom - w.top for w in found) if found else 0.0
     out = []
     for w in found:
-        if is_noise(w):
+        if is_noise(w) or (w.conf < SPECK_CONF and w.bottom - w.top < 0.4 * height):
             continue
         out.append(
             Word(

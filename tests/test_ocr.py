@@ -164,6 +164,14 @@ def test_a_reread_region_does_not_repeat_the_words_it_overlaps() -> None:
     assert [w.text for w in out] == ["parc", "public"]
 
 
+def test_a_tiny_unsure_word_is_dust() -> None:
+    from extract.ocr import _to_words
+
+    words = [OcrWord(t, 10 * k, 50, 10 * k + 8, 62, 95.0) for k, t in enumerate(["Le", "plan", "des", "actions"])]
+    words.append(OcrWord("2,", 300, 55, 302, 57, 0.0))
+    assert [w.text for w in _to_words(words, 0.5, 0.5)] == ["Le", "plan", "des", "actions"]
+
+
 def test_rule_remnants_and_low_confidence_specks_are_noise_but_dashes_and_slashes_are_not() -> None:
     from extract.ocr import is_noise
 
