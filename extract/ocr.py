@@ -319,7 +319,8 @@ def _to_words(found: list[OcrWord], sx: float, sy: float) -> list[Word]:
     height = median(w.bottom - w.top for w in found) if found else 0.0
     out = []
     for w in found:
-        if is_noise(w) or (w.conf < SPECK_CONF and w.bottom - w.top < 0.4 * height):
+        dust = w.conf < SPECK_CONF and w.bottom - w.top < 0.4 * height and any(c.isalnum() for c in w.text)
+        if is_noise(w) or dust:  # a dash is flat by nature: kept
             continue
         out.append(
             Word(

@@ -168,8 +168,8 @@ def test_a_tiny_unsure_word_is_dust() -> None:
     from extract.ocr import _to_words
 
     words = [OcrWord(t, 10 * k, 50, 10 * k + 8, 62, 95.0) for k, t in enumerate(["Le", "plan", "des", "actions"])]
-    words.append(OcrWord("2,", 300, 55, 302, 57, 0.0))
-    assert [w.text for w in _to_words(words, 0.5, 0.5)] == ["Le", "plan", "des", "actions"]
+    words += [OcrWord("2,", 300, 55, 302, 57, 0.0), OcrWord("–", 320, 55, 326, 56, 20.0)]
+    assert [w.text for w in _to_words(words, 0.5, 0.5)] == ["Le", "plan", "des", "actions", "–"]
 
 
 def test_rule_remnants_and_low_confidence_specks_are_noise_but_dashes_and_slashes_are_not() -> None:
