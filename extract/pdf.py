@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from extract.errors import InputError
-from models import Page, Ruling, Word
+from models import BBox, Page, Ruling, Word
 
 MIN_RULING = 4.0  # points; shorter segments are glyph strokes or dots, not table rules
+HAIRLINE = 2.0  # points; a filled bar thinner than this is drawn as a rule (spreadsheet gridlines)
 
 
 def file_sha256(path: Path) -> str:
@@ -32,20 +33,58 @@ def check_pdf(path: Path) -> None:
         raise InputError("ce fichier n'est pas un PDF (signature %PDF absente)")
 
 
+def _is_background(obj: dict[str, Any]) -> bool:
+    """A filled, unstroked rectangle thicker than a rule in both directions."""
+    return (
+        obj.get("object_type") in ("rect", "rect_edge")
+        and bool(obj.get("fill"))
+        and not obj.get("stroke")
+        and float(obj.get("width", 0)) >= HAIRLINE
+        and float(obj.get("height", 0)) >= HAIRLINE
+    )
+
+
 def _rulings(page: Any) -> list[Ruling]:
     out: list[Ruling] = []
+    backgrounds = [
+        (float(r["x0"]), float(r["top"]), float(r["x1"]), float(r["bottom"])) for r in page.rects if _is_background(r)
+    ]
+
+    def source(e: dict[str, Any]) -> str:
+        if e.get("object_type") != "rect_edge" or not e.get("fill") or e.get("stroke"):
+            return "line"
+        x0, top, x1, bottom = float(e["x0"]), float(e["top"]), float(e["x1"]), float(e["bottom"])
+        inside = any(
+            bx0 - 0.01 <= x0 and x1 <= bx1 + 0.01 and btop - 0.01 <= top and bottom <= bbottom + 0.01
+            for bx0, btop, bx1, bbottom in backgrounds
+        )
+        return "fill" if inside else "line"
+
     for e in page.edges:
         x0, x1, top, bottom = float(e["x0"]), float(e["x1"]), float(e["top"]), float(e["bottom"])
         if e["orientation"] == "h" and x1 - x0 >= MIN_RULING:
-            out.append(Ruling(orientation="h", x0=x0, x1=x1, top=top, bottom=top))
+            out.append(Ruling(orientation="h", x0=x0, x1=x1, top=top, bottom=top, source=source(e)))
         elif e["orientation"] == "v" and bottom - top >= MIN_RULING:
-            out.append(Ruling(orientation="v", x0=x0, x1=x0, top=top, bottom=bottom))
+            out.append(Ruling(orientation="v", x0=x0, x1=x0, top=top, bottom=bottom, source=source(e)))
     return out
+
+
+def _fills(page: Any) -> list[BBox]:
+    return [
+        BBox(x0=float(r["x0"]), top=float(r["top"]), x1=float(r["x1"]), bottom=float(r["bottom"]))
+        for r in page.rects
+        if _is_background(r)
+    ]
 
 
 def _words(page: Any) -> list[Word]:
     raw = page.extract_words(
-        keep_blank_chars=False, use_text_flow=False, x_tolerance=1.5, y_tolerance=2.5, extra_attrs=["fontname"]
+        keep_blank_chars=False,
+        use_text_flow=False,
+        x_tolerance=1.5,
+        y_tolerance=2.5,
+        extra_attrs=["fontname"],
+        return_chars=True,
     )
     words = []
     for w in raw:
@@ -53,6 +92,7 @@ def _words(page: Any) -> list[Word]:
         if not text:
             continue
         font = str(w.get("fontname", "")).lower()
+        chars = tuple((float(c["x0"]), float(c["x1"])) for c in w["chars"] if str(c["text"]).strip())
         words.append(
             Word(
                 text=text,
@@ -61,6 +101,7 @@ def _words(page: Any) -> list[Word]:
                 top=float(w["top"]),
                 bottom=float(w["bottom"]),
                 bold="bold" in font or font.endswith("-b") or "-b" in font.split("+")[-1][-3:],
+                chars=chars if len(chars) == len(text) else (),
             )
         )
     return words
@@ -95,7 +136,14 @@ def read_pdf_pages(path: Path) -> list[Page]:
         for i, p in enumerate(pdf.pages, 1):
             try:
                 pages.append(
-                    Page(number=i, width=float(p.width), height=float(p.height), words=_words(p), rulings=_rulings(p))
+                    Page(
+                        number=i,
+                        width=float(p.width),
+                        height=float(p.height),
+                        words=_words(p),
+                        rulings=_rulings(p),
+                        fills=_fills(p),
+                    )
                 )
             except Exception as e:
                 raise InputError(f"page {i} illisible : {type(e).__name__} {e}") from e

@@ -10,7 +10,10 @@ from models.provenance import BBox
 
 
 class Word(BaseModel):
-    """One word and its box; `conf` is the OCR confidence (0-100), None for a text layer."""
+    """One word and its box; `conf` is the OCR confidence (0-100), None for a text layer.
+
+    `chars` holds each character's horizontal extent (x0, x1), one per character of `text`, when the
+    reader knows them (a text layer); empty otherwise (OCR). A cell owns characters, not words."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -21,6 +24,7 @@ class Word(BaseModel):
     bottom: float
     conf: float | None = None
     bold: bool = False
+    chars: tuple[tuple[float, float], ...] = ()
 
     @property
     def xc(self) -> float:
@@ -40,7 +44,10 @@ class Word(BaseModel):
 
 
 class Ruling(BaseModel):
-    """A horizontal or vertical line segment drawn on the page (or seen on a scan)."""
+    """A horizontal or vertical line segment drawn on the page (or seen on a scan).
+
+    `source` is `line` for a stroked line, a stroked rectangle's side or a hairline filled bar
+    (spreadsheet gridlines), and `fill` for a side of a filled, unstroked background: weaker evidence."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -49,6 +56,7 @@ class Ruling(BaseModel):
     top: float
     x1: float
     bottom: float
+    source: Literal["line", "fill"] = "line"
 
 
 class OcrDecision(BaseModel):
@@ -69,6 +77,7 @@ class Page(BaseModel):
     height: float
     words: list[Word]
     rulings: list[Ruling] = []
+    fills: list[BBox] = []  # filled, unstroked rectangles larger than a rule: backgrounds, bands
     ocr: OcrDecision = OcrDecision(needed=False, reason="couche texte présente")
 
 
