@@ -266,3 +266,27 @@ def test_touching_texts_of_two_ruled_cells_stay_in_their_cells(tmp_path: Path) -
     cells = [[c.text for c in row.cells] for row in tables[0].rows]
     assert ["34", "8,5 (ARS)"] in cells
     assert ["12", "3 (CAF)"] in cells
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14: a word crossing a borderless column boundary is not cut")
+def test_touching_texts_of_two_borderless_columns_are_cut_at_the_column_boundary(tmp_path: Path) -> None:
+    """No ruling: the gap that rows above and below leave between two columns is a boundary, even where
+    one row's texts touch across it (`34` | `8,5 (ARS)` read as one word `348,5`)."""
+    content = _text("Pilote", 40, 170) + _text("AMI 2025", 150, 170) + _text("Cofinancement", 208, 170)
+    for y, pilot, ami, cof, touching in [
+        (148, "DDETS", "12", "3 (CAF)", False),
+        (126, "SIAO", "34", "8,5 (ARS)", True),
+        (104, "CCAS", "20", "5 (CAF)", False),
+        (82, "ADIL", "16", "4 (CAF)", False),
+    ]:
+        content += _text(pilot, 40, y) + _text(ami, 200 if touching else 196, y, right=True)
+        content += _text(cof, 200 if touching else 208, y)
+    pdf = tmp_path / "sans_grille.pdf"
+    pdf.write_bytes(_pdf(content.encode("latin-1")))
+    page = read_pdf_pages(pdf)[0]
+    assert "348,5" in [w.text for w in page.words]
+    tables = page_to_tables(page)
+    assert len(tables) == 1
+    cells = [[c.text for c in row.cells] for row in tables[0].rows]
+    assert ["SIAO", "34", "8,5 (ARS)"] in cells
+    assert ["DDETS", "12", "3 (CAF)"] in cells
