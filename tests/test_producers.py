@@ -71,6 +71,12 @@ for _stem, _why in (
 ):
     for _check in ("annexes", "amounts", "fields", "declared"):
         KNOWN[(_stem, _check)] = _why
+_HEADBAND = "issue 9: a filled header band over a long table (header not repeated): the annex has no row"
+_HEADBOX = "issue 14: only the header cells boxed: the ruled grid ends at the header, the rows are lost"
+for _check in ("annexes", "amounts", "fields", "declared"):
+    KNOWN[("CPO_GrandMirandais_2025-2027", _check)] = _HEADBAND
+    KNOWN[("Avenant_2025_CPO_Lormes", _check)] = _HEADBOX
+KNOWN[("Avenant_2025_CPO_Lormes", "flags")] = _HEADBOX + ": no NO_TOTAL_ROW for annex 2"
 _SILENT = "issue 9/14: rows or amounts lost with no erreur/alerte on the annex (TABLE_NOT_FOUND, COLUMN_UNRECOGNISED)"
 for _stem in (
     "Avenant_2025_CPO_Corvelle",
@@ -79,6 +85,8 @@ for _stem in (
     "CPO_Hautmoncel_2024-2026",
     "CPO_Ravenac_2025-2027",
     "CPO_SaintElvire_2025-2027",
+    "CPO_GrandMirandais_2025-2027",
+    "Avenant_2025_CPO_Lormes",
 ):
     KNOWN[(_stem, "silent")] = _SILENT
 KNOWN[("Avenant_2024_CPO_Brevannes", "flags")] = _SHEET_BANDS + ": the planted ROW_ARITHMETIC is missed"
