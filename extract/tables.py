@@ -8,15 +8,28 @@ from __future__ import annotations
 import itertools
 import re
 from statistics import median
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from extract.grid import SNAP, cluster, grid_rows
+from extract.grid import SNAP, cluster, grid_rows, split_at
 from extract.layout import line_height, words_to_lines, words_to_phrases
 from models import BBox, Cell, Page, PageTable, ParsingReport, RawRow, Ruling, Word
 from normalize.amounts import parse_amount
 from normalize.columns import header_hits
 
 MIN_HEADER_FIELDS = 3
+
+
+class Found(NamedTuple):
+    """One table found on a page, before its header is read: box, rows, columns and the evidence."""
+
+    box: BBox
+    rows: list[RawRow]
+    columns: list[float]
+    evidence: str
+    notes: list[str]
+    confidence: float  # how sure the grid is (columns and rows), before the header is considered
+
+
 _ANNEX_TITLE = re.compile(r"^\s*annexe\s*(n°\s*)?(\d+|[IVX]+)\b", re.IGNORECASE)
 
 
@@ -73,10 +86,12 @@ def _components(hs: list[Ruling], vs: list[Ruling]) -> list[tuple[list[Ruling], 
     return [g for g in groups.values() if len(g[0]) >= 2 and len(g[1]) >= 2]
 
 
-def ruled_tables(page: Page) -> list[tuple[BBox, list[RawRow]]]:
-    """Every grid of rulings on the page, cut into rows of cells."""
-    hs = _merge_segments(page.rulings, "h")
-    vs = _merge_segments(page.rulings, "v")
+def ruled_tables(page: Page) -> list[Found]:
+    """Every grid of drawn lines on the page, cut into rows of cells; the sides of filled backgrounds
+    (bands, header cells) are no grid: they only hint at row boundaries on the borderless path."""
+    lines = [r for r in page.rulings if r.source == "line"]
+    hs = _merge_segments(lines, "h")
+    vs = _merge_segments(lines, "v")
     found = []
     for ghs, gvs in _components(hs, vs):
         ys = cluster([h.top for h in ghs])
@@ -87,7 +102,7 @@ def ruled_tables(page: Page) -> list[tuple[BBox, list[RawRow]]]:
         words = [w for w in page.words if box.x0 - 2 <= w.xc <= box.x1 + 2 and box.top <= w.yc <= box.bottom]
         rows = grid_rows(words, xs, ys, gvs, page.number)
         if rows:
-            found.append((box, rows))
+            found.append(Found(box, rows, [], f"grille de réglures ({len(rows)} bandes)", [], 1.0))
     return found
 
 
@@ -190,20 +205,33 @@ def _gutters(
     x1: float,
     min_width: float,
     body_lines: int,
-) -> list[float]:
+    fine: list[tuple[float, float]] | None = None,
+    values: list[tuple[float, float]] | None = None,
+) -> tuple[list[float], int]:
     """Column separators: in each gap between header phrases, the place fewest body phrases cross
     (the rightmost such place, since cells start just before their header); a place that too many
-    body lines cross is no column boundary."""
+    body lines cross is no column boundary. Where phrases cross a header gap, `fine` spans (words,
+    kept whole only inside a value such as `1 305 721 €`) get a second look: cells printed closer
+    than a space still leave the gap between their words. Returns the separators and how many
+    came from that second look. Amounts right-aligned past their header's end (`values`) may fill
+    the middle of a header gap: the open places on both sides of them are boundaries."""
     step = 0.5
     n = int((x1 - x0) / step) + 1
-    head_cover = [0] * n
-    body_cover = [0] * n
-    for spans, cover in ((header, head_cover), (body, body_cover)):
+
+    def coverage(spans: list[tuple[float, float]]) -> list[int]:
+        cover = [0] * n
         for a, b in spans:
             for k in range(max(0, int((a - x0) / step)), min(n, int((b - x0) / step) + 1)):
                 cover[k] += 1
+        return cover
+
+    head_cover = coverage(header)
+    body_cover = coverage(body)
+    fine_cover = coverage(fine) if fine is not None else None
+    value_cover = coverage(values) if values is not None else None
     limit = max(1, body_lines // 5)
     seps: list[float] = []
+    second = 0
     k = 0
     while k < n:
         if head_cover[k] or k == 0:
@@ -214,7 +242,16 @@ def _gutters(
             k += 1
         if k >= n or (k - start) * step < min_width:
             continue
+        if fine_cover is not None and value_cover is not None:
+            around = _around_values(fine_cover[start:k], value_cover[start:k], limit)
+            if around:
+                seps.extend(x0 + (start + c) * step for c in around)
+                second += 1
+                continue
         gap = body_cover[start:k]
+        if min(gap) > limit and fine_cover is not None and min(fine_cover[start:k]) <= limit:
+            gap = fine_cover[start:k]
+            second += 1
         low = min(gap)
         if low > limit:
             continue
@@ -224,12 +261,58 @@ def _gutters(
         while begin > 0 and gap[begin - 1] == low:
             begin -= 1
         seps.append(x0 + (start + (begin + end + 1) / 2) * step)
-    return seps
+    return seps, second
 
 
-def borderless_tables(
-    page: Page, inherited: list[float] | None = None
-) -> list[tuple[BBox, list[RawRow], list[float], str]]:
+def _around_values(fine: list[int], values: list[int], limit: int) -> list[float]:
+    """Centres (in steps) of the open runs (at most `limit` lines crossing) on both sides of stretches
+    covered by amounts alone; empty unless the header gap holds such a stretch between two open runs."""
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(fine):
+        if fine[i] <= limit:
+            j = i
+            while j < len(fine) and fine[j] <= limit:
+                j += 1
+            if j - i >= 2:
+                runs.append((i, j))
+            i = j
+        else:
+            i += 1
+    if len(runs) < 2:
+        return []
+    for (_, a), (b, _) in itertools.pairwise(runs):
+        if any(fine[m] != values[m] for m in range(a, b)):
+            return []
+    return [(a + b) / 2 for a, b in runs]
+
+
+_GROUP = re.compile(r"\d{3}(?:[.,]\d{1,2})?[.,]?")
+_NUMERIC = re.compile(r"[+\-\u2212]?\d[\d.,]*")
+_UNIT = re.compile(r"(?:k|m)?€|k?eur(?:os?)?|%|ht|ttc", re.IGNORECASE)
+
+
+def _value_spans(line: list[Word], gap: float) -> list[tuple[float, float, bool]]:
+    """A line's words as x-spans, joined only inside a value (`1 305 721 €`: digit groups and units),
+    each with whether it is a number."""
+    spans: list[tuple[float, float, bool]] = []
+    prev: Word | None = None
+    for w in sorted(line, key=lambda w: w.x0):
+        inside_value = (
+            prev is not None
+            and w.x0 - prev.x1 < gap
+            and prev.text[-1:].isdigit()
+            and (_GROUP.fullmatch(w.text) is not None or _UNIT.fullmatch(w.text) is not None)
+        )
+        if spans and inside_value:
+            spans[-1] = (spans[-1][0], w.x1, spans[-1][2])
+        else:
+            spans.append((w.x0, w.x1, _NUMERIC.fullmatch(w.text) is not None))
+        prev = w
+    return spans
+
+
+def borderless_tables(page: Page, inherited: list[float] | None = None) -> list[Found]:
     """Tables found from their header words and the alignment below them; at the top of a page that
     continues a borderless table without repeating its header, the rows take the inherited columns."""
     words = page.words
@@ -267,6 +350,14 @@ def _header_top(lines: list[list[Word]], anchor: int, floor: int, gap: float) ->
     higher for its tall labels (`Financement` / `Dihal sollicité` / `2024 (€)`); such a line sits tight
     above, holds no amount, and each of its labels lies over one or two labels of the anchor line."""
     anchor_phrases = [(ph[0].x0, ph[-1].x1) for ph in words_to_phrases(lines[anchor], gap)]
+    # labels centred in tall header cells: `Coût` above `total`, beside the anchor line's labels
+    below_phrases = list(anchor_phrases)
+    for k in range(anchor + 1, min(anchor + 3, len(lines))):
+        if min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1]) >= 0.5 * line_height(lines[k]):
+            break
+        if any(_is_amount(w.text) for w in lines[k]):
+            break
+        below_phrases += [(ph[0].x0, ph[-1].x1) for ph in words_to_phrases(lines[k], gap)]
     top = anchor
     while top > floor:
         above, below = lines[top - 1], lines[top]
@@ -275,7 +366,7 @@ def _header_top(lines: list[list[Word]], anchor: int, floor: int, gap: float) ->
         if any(_is_amount(w.text) for w in above) or _ANNEX_TITLE.match(" ".join(w.text for w in above)):
             break
         spans = [(ph[0].x0, ph[-1].x1) for ph in words_to_phrases(above, gap)]
-        over = [sum(a < x1 and b > x0 for x0, x1 in anchor_phrases) for a, b in spans]
+        over = [sum(a < x1 and b > x0 for x0, x1 in below_phrases) for a, b in spans]
         if not over or any(n < 1 or n > 2 for n in over) or len(spans) >= len(anchor_phrases):
             break
         top -= 1
@@ -319,12 +410,14 @@ def _parents_dropped(header: list[list[Word]], gap: float) -> list[tuple[float, 
 
 def _borderless_block(
     page: Page, block: list[list[Word]], has_header: bool, inherited: list[float] | None, lh: float, gap: float
-) -> tuple[BBox, list[RawRow], list[float], str] | None:
+) -> Found | None:
     region = [w for ln in block for w in ln]
     if not region:
         return None
+    notes: list[str] = []
     header_top = min(w.top for w in block[0])
     head_end = _header_end(block, lh, page) if has_header else 0
+    second = 0
     if not has_header:
         if not inherited:
             return None
@@ -336,39 +429,110 @@ def _borderless_block(
         x1 = max(w.x1 for w in region) + 1
         head_spans = _parents_dropped(block[:head_end], gap)
         body_spans = [(ph[0].x0, ph[-1].x1) for ln in block[head_end:] for ph in words_to_phrases(ln, gap)]
-        inner = _gutters(head_spans, body_spans, x0, x1, min_width=0.5 * lh, body_lines=len(block) - head_end)
+        fine = [sp for ln in block[head_end:] for sp in _value_spans(ln, gap)]
+        inner, second = _gutters(
+            head_spans,
+            body_spans,
+            x0,
+            x1,
+            min_width=0.5 * lh,
+            body_lines=len(block) - head_end,
+            fine=[(a, b) for a, b, _ in fine],
+            values=[(a, b) for a, b, number in fine if number],
+        )
         seps = _merge_headerless([x0, *inner, x1], block[:head_end], block[head_end:])
         evidence = "pas de réglures ; colonnes tirées de l'alignement des mots"
+        if second:
+            evidence += f" ; {second} colonne(s) séparée(s) par un écart plus étroit qu'une espace"
+        # a word printed across a column boundary that the other rows leave open: two cells' characters
+        region = split_at(region, seps[1:-1], reach=0.5 * lh, numeric=True)
+        block = words_to_lines(region)
+        # prose under the table (`Fait à …`, a note) runs across columns: it is no row
+        while len(block) > head_end + 1 and any(
+            sum(ph[0].x0 < x < ph[-1].x1 for x in seps[1:-1]) >= 2 for ph in words_to_phrases(block[-1], gap)
+        ):
+            notes.append("texte sous le tableau, à travers les colonnes : " + " ".join(w.text for w in block[-1]))
+            block.pop()
+        region = [w for ln in block for w in ln]
     bottom = max(w.bottom for w in region) + 1
-    ys = _row_cuts(block, head_end, seps, header_top, bottom, lh)
+    hints = _row_hints(page, block, x0, x1)
+    ys = _row_cuts(block, head_end, seps, header_top, bottom, lh, hints)
+    if hints:
+        evidence += f" ; {len(hints)} traits ou bords de fonds entre les lignes (indices de rangées)"
     rows = grid_rows(region, seps, ys, None, page.number)
-    return BBox(x0=x0, top=header_top, x1=x1, bottom=bottom), rows, seps, evidence
+    confidence = 0.8 if not second else 0.7
+    return Found(BBox(x0=x0, top=header_top, x1=x1, bottom=bottom), rows, seps, evidence, notes, confidence)
+
+
+def _row_hints(page: Page, block: list[list[Word]], x0: float, x1: float) -> list[float]:
+    """Heights where a horizontal rule or a background band's edge runs across most of the table between
+    two lines of words: drawn evidence of a row boundary (never required, never a column)."""
+    top = min(w.top for w in block[0])
+    bottom = max(w.bottom for ln in block for w in ln)
+    width = x1 - x0
+    hs = _merge_segments([r for r in page.rulings if r.orientation == "h" and top - 1 < r.top < bottom + 1], "h")
+    ys = cluster([r.top for r in hs if min(r.x1, x1) - max(r.x0, x0) >= 0.6 * width])
+    words = [w for ln in block for w in ln]
+    return [y for y in ys if top < y < bottom and not any(w.top + 0.5 < y < w.bottom - 0.5 for w in words)]
 
 
 def _row_cuts(
-    lines: list[list[Word]], head_end: int, seps: list[float], top: float, bottom: float, lh: float
+    lines: list[list[Word]],
+    head_end: int,
+    seps: list[float],
+    top: float,
+    bottom: float,
+    lh: float,
+    hints: list[float] | None = None,
 ) -> list[float]:
-    """Horizontal cuts: below the header, then wherever a gap opens and several columns start anew."""
+    """Horizontal cuts: below the header, at drawn rules or band edges between lines (`hints`), and
+    wherever a gap opens in the columns' text and several columns start anew."""
     cuts = [top - 1]
     i0 = head_end
+    head_bottom = top
     if head_end:
         below = min(w.top for w in lines[i0]) if i0 < len(lines) else bottom
-        cuts.append((max(w.bottom for w in lines[i0 - 1]) + below) / 2)
-    gaps = [min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1]) for k in range(i0 + 1, len(lines))]
+        head_bottom = max(w.bottom for w in lines[i0 - 1])
+        cuts.append((head_bottom + below) / 2)
+    cuts.extend(y for y in hints or [] if y > head_bottom)
+    body = lines[i0:]
+    if not body:
+        return cluster([*cuts, bottom], tol=1.0)
+    # each column's lines on their own: cells centred in their row interleave with their neighbours
+    # on the page's lines, but inside one column a row break still opens the wider gap
+    columns: dict[int, list[Word]] = {}
+    for w in (w for ln in body for w in ln):
+        columns.setdefault(_col(w.xc, seps), []).append(w)
+    col_lines = {c: words_to_lines(ws) for c, ws in columns.items()}
+    gaps = [
+        min(w.top for w in b) - max(w.bottom for w in a) for cl in col_lines.values() for a, b in itertools.pairwise(cl)
+    ]
     # line spacing inside a cell: the usual small gap; a row break opens a clearly wider one
     leading = median([g for g in gaps if -lh < g < 0.8 * lh] or [0.0])
     threshold = max(0.45 * lh, leading + 0.3 * lh)
-    for k in range(i0 + 1, len(lines)):
-        prev_bottom = max(w.bottom for w in lines[k - 1])
-        top_k = min(w.top for w in lines[k])
-        if top_k - prev_bottom < threshold:
-            continue
-        cols = {_col(w.xc, seps) for w in lines[k]}
-        first_col = min(cols)
-        if len(cols) >= 2 or first_col == 0:
-            cuts.append((prev_bottom + top_k) / 2)
+    # paragraphs: a column's lines closer than the threshold; the body's blocks: overlapping paragraphs
+    paragraphs: list[tuple[float, float, int]] = []
+    for c, cl in col_lines.items():
+        start, end = min(w.top for w in cl[0]), max(w.bottom for w in cl[0])
+        for ln in cl[1:]:
+            t, b = min(w.top for w in ln), max(w.bottom for w in ln)
+            if t - end >= threshold:
+                paragraphs.append((start, end, c))
+                start = t
+            end = max(end, b)
+        paragraphs.append((start, end, c))
+    paragraphs.sort()
+    blocks: list[tuple[float, float, set[int]]] = []
+    for t, b, c in paragraphs:
+        if blocks and t - blocks[-1][1] < threshold:
+            blocks[-1] = (blocks[-1][0], max(blocks[-1][1], b), blocks[-1][2] | {c})
+        else:
+            blocks.append((t, b, {c}))
+    for prev, nxt in itertools.pairwise(blocks):
+        if len(nxt[2]) >= 2 or min(nxt[2]) == 0:
+            cuts.append((prev[1] + nxt[0]) / 2)
     cuts.append(bottom)
-    return cuts
+    return cluster(cuts, tol=1.0)
 
 
 def _merge_headerless(seps: list[float], header: list[list[Word]], body: list[list[Word]]) -> list[float]:
@@ -446,42 +610,31 @@ def _title_above(page: Page, top: float) -> str:
     return " ".join(" ".join(w.text for w in ln) for ln in words_to_lines(above))
 
 
-def _page_table(
-    page: Page,
-    box: BBox,
-    rows: list[RawRow],
-    method: Literal["ruled", "borderless"],
-    evidence: str,
-    columns: list[float] | None = None,
-) -> PageTable:
+def _page_table(page: Page, found: Found, method: Literal["ruled", "borderless"]) -> PageTable:
+    rows = found.rows
     n = header_row_count(rows)
     for r in rows[:n]:
         r.kind = "header"
     return PageTable(
         page=page.number,
-        bbox=box,
+        bbox=found.box,
         header=combine_header(rows[:n]) if n else [],
         rows=rows,
-        title=_title_above(page, box.top),
-        columns=columns or [],
+        title=_title_above(page, found.box.top),
+        columns=found.columns,
         report=ParsingReport(
             method=method,
-            evidence=evidence,
-            confidence=(1.0 if method == "ruled" else 0.8) if n else 0.5,
+            evidence=found.evidence,
+            confidence=found.confidence if n else 0.5,
             rows=len(rows) - n,
+            notes=found.notes,
         ),
     )
 
 
 def page_to_tables(page: Page, inherited: list[float] | None = None) -> list[PageTable]:
     """The tables of one page: ruled where the rulings draw a grid, borderless otherwise."""
-    ruled = [
-        _page_table(page, box, rows, "ruled", f"grille de réglures ({len(rows)} bandes)")
-        for box, rows in ruled_tables(page)
-    ]
+    ruled = [_page_table(page, f, "ruled") for f in ruled_tables(page)]
     if ruled:
         return ruled
-    return [
-        _page_table(page, box, rows, "borderless", evidence, seps)
-        for box, rows, seps, evidence in borderless_tables(page, inherited)
-    ]
+    return [_page_table(page, f, "borderless") for f in borderless_tables(page, inherited)]
