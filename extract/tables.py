@@ -445,8 +445,10 @@ def _borderless_block(
         if second:
             evidence += f" ; {second} colonne(s) séparée(s) par un écart plus étroit qu'une espace"
         # a word printed across a column boundary that the other rows leave open: two cells' characters
-        region = split_at(region, seps[1:-1], reach=0.5 * lh, numeric=True)
-        block = words_to_lines(region)
+        block = block[:head_end] + [
+            sorted(split_at(ln, seps[1:-1], reach=0.5 * lh, numeric=True), key=lambda w: w.x0)
+            for ln in block[head_end:]
+        ]
         # prose under the table (`Fait à …`, a note) runs across columns: it is no row
         while len(block) > head_end + 1 and any(
             sum(ph[0].x0 < x < ph[-1].x1 for x in seps[1:-1]) >= 2 for ph in words_to_phrases(block[-1], gap)
@@ -460,8 +462,35 @@ def _borderless_block(
     if hints:
         evidence += f" ; {len(hints)} traits ou bords de fonds entre les lignes (indices de rangées)"
     rows = grid_rows(region, seps, ys, None, page.number)
+    if head_end and rows:
+        _spread_parents(rows[0], block[:head_end], seps, gap)
     confidence = 0.8 if not second else 0.7
     return Found(BBox(x0=x0, top=header_top, x1=x1, bottom=bottom), rows, seps, evidence, notes, confidence)
+
+
+def _spread_parents(row: RawRow, header: list[list[Word]], seps: list[float], gap: float) -> None:
+    """A header label drawn over several columns (`Crédits AMI 2024-2025` over `2024`, `2025`, `Total`)
+    leads the header text of each column it covers, instead of being cut word by word."""
+    ncol = len(seps) - 1
+    parts: list[list[str]] = [[] for _ in range(ncol)]
+    spread = False
+    for ln in header:
+        for ph in words_to_phrases(ln, gap):
+            a, b = ph[0].x0, ph[-1].x1
+            cols = [
+                i
+                for i in range(ncol)
+                if min(b, seps[i + 1]) - max(a, seps[i]) >= 0.5 * min(b - a, seps[i + 1] - seps[i])
+            ]
+            if not cols:
+                cols = [_col((a + b) / 2, seps)]
+            spread |= len(cols) >= 2
+            for i in cols:
+                parts[i].append(" ".join(w.text for w in ph))
+    if not spread or len(row.cells) != ncol:
+        return
+    for cell, texts in zip(row.cells, parts, strict=True):
+        cell.text, cell.lines = " ".join(texts), texts
 
 
 def _row_hints(page: Page, block: list[list[Word]], x0: float, x1: float) -> list[float]:
@@ -473,7 +502,13 @@ def _row_hints(page: Page, block: list[list[Word]], x0: float, x1: float) -> lis
     hs = _merge_segments([r for r in page.rulings if r.orientation == "h" and top - 1 < r.top < bottom + 1], "h")
     ys = cluster([r.top for r in hs if min(r.x1, x1) - max(r.x0, x0) >= 0.6 * width])
     words = [w for ln in block for w in ln]
-    return [y for y in ys if top < y < bottom and not any(w.top + 0.5 < y < w.bottom - 0.5 for w in words)]
+    # a word's box holds its font's ascent and descent: an edge through their margin still passes between
+    # lines (spreadsheet rows set their text against the row's edge)
+    return [
+        y
+        for y in ys
+        if top < y < bottom and not any(w.top + 0.25 * w.height < y < w.bottom - 0.25 * w.height for w in words)
+    ]
 
 
 def _row_cuts(
@@ -581,7 +616,7 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
         if r.orientation == "h" and top < r.top < top + 12 * lh and r.x1 - r.x0 > max(100.0, 0.5 * width)
     )
     for rule in rules:
-        k = next((k for k, ln in enumerate(lines) if min(w.top for w in ln) > rule), len(lines))
+        k = next((k for k, ln in enumerate(lines) if median(w.yc for w in ln) > rule), len(lines))
         if k == len(lines):
             break
         below = lines[k]
@@ -610,9 +645,44 @@ def _title_above(page: Page, top: float) -> str:
     return " ".join(" ".join(w.text for w in ln) for ln in words_to_lines(above))
 
 
+def _title_row(row: RawRow) -> bool:
+    """A row above the header that is no header itself: text from the first cell on (a merged cell, or
+    text overflowing its empty neighbours), no amount, no two column labels."""
+    filled = [c for c in row.cells if c.text]
+    if not filled or not row.cells[0].text or any(_is_amount(c.text) for c in filled):
+        return False
+    return sum(bool(header_hits(c.text)) for c in filled) < 2 and len(filled) <= max(1, len(row.cells) // 3)
+
+
+def _note_row(row: RawRow) -> bool:
+    """A row under the body whose only text is one cell merged across the whole width."""
+    filled = [c for c in row.cells if c.text]
+    return (
+        len(filled) == 1
+        and filled[0].span >= max(2, len(row.cells) - 1)
+        and not any(_is_amount(c.text) for c in filled)
+    )
+
+
 def _page_table(page: Page, found: Found, method: Literal["ruled", "borderless"]) -> PageTable:
     rows = found.rows
+    notes = list(found.notes)
+    title = _title_above(page, found.box.top)
+    # the grid may hold the annex title (and its unit) in rows above the header: the header is below them
+    lead = 0
     n = header_row_count(rows)
+    while not n and lead < min(2, len(rows) - 1) and _title_row(rows[lead]):
+        lead += 1
+        n = header_row_count(rows[lead:])
+    if n and lead:
+        inside = " ".join(c.text for r in rows[:lead] for c in r.cells if c.text)
+        title = f"{title} {inside}".strip()
+        notes.append(f"titre dans la grille, au-dessus de l'en-tête : {inside}")
+        rows = rows[lead:]
+    # and notes under the body, across the whole width
+    while n and len(rows) > n + 1 and _note_row(rows[-1]):
+        notes.append("note sous le tableau : " + " ".join(c.text for c in rows[-1].cells if c.text))
+        rows = rows[:-1]
     for r in rows[:n]:
         r.kind = "header"
     return PageTable(
@@ -620,14 +690,14 @@ def _page_table(page: Page, found: Found, method: Literal["ruled", "borderless"]
         bbox=found.box,
         header=combine_header(rows[:n]) if n else [],
         rows=rows,
-        title=_title_above(page, found.box.top),
+        title=title,
         columns=found.columns,
         report=ParsingReport(
             method=method,
             evidence=found.evidence,
             confidence=found.confidence if n else 0.5,
             rows=len(rows) - n,
-            notes=found.notes,
+            notes=notes,
         ),
     )
 
