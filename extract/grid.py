@@ -86,18 +86,22 @@ def grid_rows(
     ys: list[float],
     verticals: list[Ruling] | None,
     page: int,
+    dropped: list[Word] | None = None,
 ) -> list[RawRow]:
     """Rows of cells between consecutive `ys`, columns between consecutive `xs`.
 
     With `verticals`, a band is cut only where a vertical ruling crosses it, so a label that
-    spans several columns stays one cell (its text in the first column, `span` > 1)."""
+    spans several columns stays one cell (its text in the first column, `span` > 1). Words that no
+    band holds are appended to `dropped`."""
     rows: list[RawRow] = []
     ncol = len(xs) - 1
+    placed: set[int] = set()
     for top, bottom in itertools.pairwise(ys):
         if bottom - top < 1.0:
             continue
         mid = (top + bottom) / 2
         band_words = [w for w in words if top <= w.yc < bottom and xs[0] - 2 <= w.xc <= xs[-1] + 2]
+        placed.update(id(w) for w in band_words)
         if verticals is None:
             cuts = list(range(ncol + 1))
         else:
@@ -120,6 +124,8 @@ def grid_rows(
                 cells[edge] = make_cell([*_words_of(cells[edge], band_words, xs, cuts, edge), w], cells[edge].span)
         if any(c.text for c in cells):
             rows.append(RawRow(page=page, cells=cells, bbox=BBox(x0=xs[0], top=top, x1=xs[-1], bottom=bottom)))
+    if dropped is not None:
+        dropped.extend(w for w in words if id(w) not in placed)
     return rows
 
 

@@ -10,7 +10,7 @@ import re
 from statistics import median
 from typing import Literal, NamedTuple
 
-from extract.grid import SNAP, cluster, grid_rows, split_at
+from extract.grid import SNAP, cluster, grid_rows, split_word
 from extract.layout import line_height, words_to_lines, words_to_phrases
 from models import BBox, Cell, Page, PageTable, ParsingReport, RawRow, Ruling, Word
 from normalize.amounts import parse_amount
@@ -28,6 +28,7 @@ class Found(NamedTuple):
     evidence: str
     notes: list[str]
     confidence: float  # how sure the grid is (columns and rows), before the header is considered
+    dropped: list[str]  # text of the table's region that no cell holds
 
 
 _ANNEX_TITLE = re.compile(r"^\s*annexe\s*(n°\s*)?(\d+|[IVX]+)\b", re.IGNORECASE)
@@ -100,9 +101,11 @@ def ruled_tables(page: Page) -> list[Found]:
             continue
         box = BBox(x0=xs[0], top=ys[0], x1=xs[-1], bottom=ys[-1])
         words = [w for w in page.words if box.x0 - 2 <= w.xc <= box.x1 + 2 and box.top <= w.yc <= box.bottom]
-        rows = grid_rows(words, xs, ys, gvs, page.number)
+        lost: list[Word] = []
+        rows = grid_rows(words, xs, ys, gvs, page.number, lost)
         if rows:
-            found.append(Found(box, rows, [], f"grille de réglures ({len(rows)} bandes)", [], 1.0))
+            evidence = f"grille de réglures tracées ({len(rows)} bandes, {len(xs) - 1} colonnes)"
+            found.append(Found(box, rows, [], evidence, [], 1.0 if not lost else 0.6, _lost(page, lost)))
     return found
 
 
@@ -423,7 +426,7 @@ def _borderless_block(
             return None
         seps = list(inherited)
         x0, x1 = seps[0], seps[-1]
-        evidence = "pas de réglures ; colonnes héritées de la page précédente"
+        evidence = "pas de grille de réglures ; colonnes héritées de la page précédente"
     else:
         x0 = min(w.x0 for w in region) - 1
         x1 = max(w.x1 for w in region) + 1
@@ -441,14 +444,11 @@ def _borderless_block(
             values=[(a, b) for a, b, number in fine if number],
         )
         seps = _merge_headerless([x0, *inner, x1], block[:head_end], block[head_end:])
-        evidence = "pas de réglures ; colonnes tirées de l'alignement des mots"
+        evidence = "pas de grille de réglures ; colonnes tirées de l'alignement des mots"
         if second:
             evidence += f" ; {second} colonne(s) séparée(s) par un écart plus étroit qu'une espace"
         # a word printed across a column boundary that the other rows leave open: two cells' characters
-        block = block[:head_end] + [
-            sorted(split_at(ln, seps[1:-1], reach=0.5 * lh, numeric=True), key=lambda w: w.x0)
-            for ln in block[head_end:]
-        ]
+        block = block[:head_end] + _cut_touching(block[head_end:], seps, 0.5 * lh)
         # prose under the table (`Fait à …`, a note) runs across columns: it is no row
         while len(block) > head_end + 1 and any(
             sum(ph[0].x0 < x < ph[-1].x1 for x in seps[1:-1]) >= 2 for ph in words_to_phrases(block[-1], gap)
@@ -461,11 +461,60 @@ def _borderless_block(
     ys = _row_cuts(block, head_end, seps, header_top, bottom, lh, hints)
     if hints:
         evidence += f" ; {len(hints)} traits ou bords de fonds entre les lignes (indices de rangées)"
-    rows = grid_rows(region, seps, ys, None, page.number)
+    lost: list[Word] = []
+    rows = grid_rows(region, seps, ys, None, page.number, lost)
     if head_end and rows:
         _spread_parents(rows[0], block[:head_end], seps, gap)
-    confidence = 0.8 if not second else 0.7
-    return Found(BBox(x0=x0, top=header_top, x1=x1, bottom=bottom), rows, seps, evidence, notes, confidence)
+    confidence = (0.8 if not second else 0.7) if not lost else 0.5
+    box = BBox(x0=x0, top=header_top, x1=x1, bottom=bottom)
+    drawn = [r for r in page.rulings if r.source == "line" and _inside(r, box)]
+    fills = [r for r in page.rulings if r.source == "fill" and _inside(r, box)]
+    if drawn or fills:
+        evidence += f" ; dessins vus sans grille : {len(drawn)} traits, {len(fills)} bords de fonds"
+    return Found(box, rows, seps, evidence, notes, confidence, _lost(page, lost))
+
+
+def _inside(r: Ruling, box: BBox) -> bool:
+    return box.x0 - 2 <= r.x0 and r.x1 <= box.x1 + 2 and box.top - 2 <= r.top and r.bottom <= box.bottom + 2
+
+
+def _lost(page: Page, words: list[Word]) -> list[str]:
+    """Words of a table that no cell holds, for the parsing report."""
+    return [f"page {page.number} : mot hors des cellules « {w.text} » ({w.x0:.0f}, {w.top:.0f})" for w in words]
+
+
+def _cut_touching(body: list[list[Word]], seps: list[float], reach: float) -> list[list[Word]]:
+    """Body words printed across a column boundary cut there when a part is a number and the cut falls
+    on the edge the other rows draw: the left column's right edge (amounts set right) or the right
+    column's left edge (text set left). `34|8,5 (ARS)` becomes two cells; `Total 2025` run over an
+    empty cell stays whole."""
+    inner = seps[1:-1]
+    whole = [w for ln in body for w in ln if not any(w.x0 < x < w.x1 for x in inner)]
+    right_edge: dict[int, float] = {}
+    left_edge: dict[int, float] = {}
+    for w in whole:
+        c = _col(w.xc, seps)
+        right_edge[c] = max(right_edge.get(c, w.x1), w.x1)
+        left_edge[c] = min(left_edge.get(c, w.x0), w.x0)
+    out = []
+    for ln in body:
+        words: list[Word] = []
+        for w in ln:
+            parts = [w]
+            for i, x in enumerate(inner, 1):
+                if not w.x0 < x < w.x1:
+                    continue
+                cut = [q for p in parts for q in split_word(p, x, reach, numeric=True)]
+                if len(cut) == len(parts) + 1:
+                    a, b = next(
+                        (cut[k], cut[k + 1]) for k in range(len(cut) - 1) if cut[k].x1 <= x + reach <= cut[k + 1].x1
+                    )
+                    on_edge = abs(a.x1 - right_edge.get(i - 1, -1e9)) <= 1.5 or abs(b.x0 - left_edge.get(i, 1e9)) <= 1.5
+                    if on_edge:
+                        parts = cut
+            words.extend(parts)
+        out.append(sorted(words, key=lambda w: w.x0))
+    return out
 
 
 def _spread_parents(row: RawRow, header: list[list[Word]], seps: list[float], gap: float) -> None:
@@ -610,10 +659,11 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
     top = min(w.top for w in lines[0])
     bold = sum(w.bold for w in lines[0]) > len(lines[0]) / 2
     width = max(w.x1 for ln in lines for w in ln) - min(w.x0 for ln in lines for w in ln)
+    # a browser draws a rule cell by cell: segments joined first
     rules = sorted(
         r.top
-        for r in page.rulings
-        if r.orientation == "h" and top < r.top < top + 12 * lh and r.x1 - r.x0 > max(100.0, 0.5 * width)
+        for r in _merge_segments([r for r in page.rulings if r.orientation == "h"], "h")
+        if top < r.top < top + 12 * lh and r.x1 - r.x0 > max(100.0, 0.5 * width)
     )
     for rule in rules:
         k = next((k for k, ln in enumerate(lines) if median(w.yc for w in ln) > rule), len(lines))
@@ -698,6 +748,7 @@ def _page_table(page: Page, found: Found, method: Literal["ruled", "borderless"]
             confidence=found.confidence if n else 0.5,
             rows=len(rows) - n,
             notes=notes,
+            dropped=list(found.dropped),
         ),
     )
 
