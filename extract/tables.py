@@ -449,9 +449,13 @@ def _borderless_block(
             evidence += f" ; {second} colonne(s) séparée(s) par un écart plus étroit qu'une espace"
         # a word printed across a column boundary that the other rows leave open: two cells' characters
         block = block[:head_end] + _cut_touching(block[head_end:], seps, 0.5 * lh)
-        # prose under the table (`Fait à …`, a note) runs across columns: it is no row
-        while len(block) > head_end + 1 and any(
-            sum(ph[0].x0 < x < ph[-1].x1 for x in seps[1:-1]) >= 2 for ph in words_to_phrases(block[-1], gap)
+        # prose set apart under the table (`Fait à …`, a note) runs across columns: it is no row; a
+        # label merged across columns (a total row's) holds amounts or sits tight under its row
+        while (
+            len(block) > head_end + 1
+            and min(w.top for w in block[-1]) - max(w.bottom for w in block[-2]) >= 0.9 * lh
+            and not any(_is_amount(w.text.rstrip(".,;:")) for w in block[-1])
+            and any(sum(ph[0].x0 < x < ph[-1].x1 for x in seps[1:-1]) >= 2 for ph in words_to_phrases(block[-1], gap))
         ):
             notes.append("texte sous le tableau, à travers les colonnes : " + " ".join(w.text for w in block[-1]))
             block.pop()
@@ -756,6 +760,32 @@ def _page_table(page: Page, found: Found, method: Literal["ruled", "borderless"]
 def page_to_tables(page: Page, inherited: list[float] | None = None) -> list[PageTable]:
     """The tables of one page: ruled where the rulings draw a grid, borderless otherwise."""
     ruled = [_page_table(page, f, "ruled") for f in ruled_tables(page)]
-    if ruled:
+    if not ruled:
+        return [_page_table(page, f, "borderless") for f in borderless_tables(page, inherited)]
+    # a grid drawn around the header alone (its body set without lines) frames no table when the
+    # words below it align into one; a grid elsewhere on the page (a framed block) hides no table
+    framed = [t for t in ruled if not (t.header and t.report.rows == 0)]
+    outside = [w for w in page.words if not any(_holds(t.bbox, w) for t in framed)]
+    if not outside:
         return ruled
-    return [_page_table(page, f, "borderless") for f in borderless_tables(page, inherited)]
+    found = [
+        t
+        for t in (
+            _page_table(page, f, "borderless")
+            for f in borderless_tables(page.model_copy(update={"words": outside}))
+            if not any(_overlaps(f.box, r.bbox) for r in framed)
+        )
+        if t.header and t.report.rows
+    ]
+    if not found:
+        return ruled
+    kept = [r for r in ruled if r in framed or not any(_overlaps(r.bbox, t.bbox) for t in found)]
+    return sorted([*kept, *found], key=lambda t: t.bbox.top)
+
+
+def _holds(box: BBox, w: Word) -> bool:
+    return box.x0 - 2 <= w.xc <= box.x1 + 2 and box.top - 2 <= w.yc <= box.bottom + 2
+
+
+def _overlaps(a: BBox, b: BBox) -> bool:
+    return min(a.x1, b.x1) > max(a.x0, b.x0) and min(a.bottom, b.bottom) > max(a.top, b.top)

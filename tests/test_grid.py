@@ -112,3 +112,26 @@ def test_a_few_rules_that_draw_no_grid_leave_the_borderless_path() -> None:
     [table] = page_to_tables(_page(words, rulings))
     assert table.report.method == "borderless"
     assert len([r for r in table.rows if r.kind == "body"]) == 5
+
+
+def test_a_framed_block_elsewhere_on_the_page_does_not_hide_a_banded_table() -> None:
+    """A two-column ruled box (a signature block) under a table drawn with bands only."""
+    words, rulings, fills = _banded_table()
+    words += _words("Pour la DDETS", 60, 300) + _words("Pour la collectivité", 300, 300)
+    for y in (290, 330):
+        rulings.append(Ruling(orientation="h", x0=50, x1=500, top=y, bottom=y))
+    for x in (50, 280, 500):
+        rulings.append(Ruling(orientation="v", x0=x, x1=x, top=290, bottom=330))
+    tables = page_to_tables(_page(words, rulings, fills))
+    assert [t.report.method for t in tables] == ["borderless", "ruled"]
+    assert len([r for r in tables[0].rows if r.kind == "body"]) == 5
+
+
+def test_a_grid_around_the_header_alone_leaves_the_body_to_the_words() -> None:
+    """Chromium print of a table whose header cells are bordered and shaded, body cells centred, no line."""
+    pages = read_pdf_pages(GRID / "headgrid.pdf")
+    [table] = page_to_tables(pages[0])
+    assert table.report.method == "borderless"
+    body = [[c.text for c in r.cells] for r in table.rows if r.kind == "body"]
+    assert [r[0] for r in body] == ["1", "2", "3", "4"]
+    assert body[3][3:6] == ["1 305 721 €", "652 860 €", "652 861 €"]
