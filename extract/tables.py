@@ -167,7 +167,9 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
             h = header_hits(" ".join(w.text for w in ph))
             phrases += bool(h)
             hits |= h
-        per_line.append((phrases, hits, any(_is_amount(w.text) for w in line), len(split)))
+        # in a bold header line, a number is a label's (`programme 177`), not a cell's amount
+        bold = sum(w.bold for w in line) > len(line) / 2
+        per_line.append((phrases, hits, any(_is_amount(w.text) and not (bold and w.bold) for w in line), len(split)))
     found: list[int] = []
     for i in range(len(lines)):
         # a header line reads as several separate labels, never as one run of prose
@@ -252,19 +254,67 @@ def _gutters(
                 second += 1
                 continue
         gap = body_cover[start:k]
-        if min(gap) > limit and fine_cover is not None and min(fine_cover[start:k]) <= limit:
-            gap = fine_cover[start:k]
+        if min(gap) > limit and fine is not None and fine_cover is not None and min(fine_cover[start:k]) <= limit:
             second += 1
+            seps.append(_aligned_run(fine_cover[start:k], fine, x0 + start * step, step, limit))
+            continue
         low = min(gap)
         if low > limit:
             continue
-        # rightmost run of the lowest coverage
-        end = max(i for i, c in enumerate(gap) if c == low)
-        begin = end
-        while begin > 0 and gap[begin - 1] == low:
-            begin -= 1
-        seps.append(x0 + (start + (begin + end + 1) / 2) * step)
+        # the rightmost run of the lowest coverage (cells start just before their header), unless amounts
+        # visibly end and text starts on a narrower one (text set left under a centred header)
+        choice = _aligned_run(gap, [], x0 + start * step, step, low)
+        if fine is not None and fine_cover is not None:
+            # a gap narrower than a space that the cells of several rows end and start on beats an
+            # open place nothing aligns on (`45 000 €|Objectif atteint` under a centred header)
+            left = x0 + start * step
+            runs = _open_runs(fine_cover[start:k], limit)
+            here = next((r for r in runs if left + r[0] * step <= choice <= left + r[1] * step), None)
+            base = _aligned(here, fine, left, step) if here else 0
+            best = max(
+                runs, key=lambda r: (_edges(r, values or [], left, step)[0] + _edges(r, fine, left, step)[1], r[0])
+            )
+            # the cells ending there must be amounts (set right), not words that happen to end together
+            ends, starts = _edges(best, values or [], left, step)[0], _edges(best, fine, left, step)[1]
+            if min(ends, starts) >= 2 and ends + starts >= base + max(2, body_lines // 2):
+                choice = left + (best[0] + best[1]) / 2 * step
+                second += 1
+        seps.append(choice)
     return seps, second
+
+
+def _open_runs(cover: list[int], limit: int) -> list[tuple[int, int]]:
+    """Runs of positions (in steps) that at most `limit` lines cross."""
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(cover):
+        if cover[i] <= limit:
+            j = i
+            while j < len(cover) and cover[j] <= limit:
+                j += 1
+            runs.append((i, j))
+            i = j
+        else:
+            i += 1
+    return runs
+
+
+def _edges(run: tuple[int, int], spans: list[tuple[float, float]], left: float, step: float) -> tuple[int, int]:
+    """How many body cells end right before the run (amounts set right) and start right after it (text
+    set left)."""
+    a, b = left + run[0] * step, left + run[1] * step
+    return sum(abs(x1 - a) <= 1.5 for _, x1 in spans), sum(abs(x0 - b) <= 1.5 for x0, _ in spans)
+
+
+def _aligned(run: tuple[int, int], spans: list[tuple[float, float]], left: float, step: float) -> int:
+    return sum(_edges(run, spans, left, step))
+
+
+def _aligned_run(cover: list[int], spans: list[tuple[float, float]], left: float, step: float, limit: int) -> float:
+    """Among the open runs of a header gap, the one most body cells align on, the rightmost on a tie;
+    returns its centre."""
+    best = max(_open_runs(cover, limit), key=lambda r: (_aligned(r, spans, left, step), r[0]))
+    return left + (best[0] + best[1]) / 2 * step
 
 
 def _around_values(fine: list[int], values: list[int], limit: int) -> list[float]:
