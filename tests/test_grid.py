@@ -135,3 +135,43 @@ def test_a_grid_around_the_header_alone_leaves_the_body_to_the_words() -> None:
     body = [[c.text for c in r.cells] for r in table.rows if r.kind == "body"]
     assert [r[0] for r in body] == ["1", "2", "3", "4"]
     assert body[3][3:6] == ["1 305 721 €", "652 860 €", "652 861 €"]
+
+
+def _ruled_page(rows: list[list[str]], merged: set[int]) -> Page:
+    """A ruled grid of 4 columns, 100 pt wide each; rows in `merged` are one cell across the width."""
+    words: list[Word] = []
+    rulings = []
+    for k, cells in enumerate(rows):
+        y = 100 + 20 * k
+        rulings.append(Ruling(orientation="h", x0=40, x1=440, top=y, bottom=y))
+        for i, text in enumerate(cells):
+            if text:
+                words += _words(text, 44 + 100 * i, y + 6)
+        for x in (140, 240, 340):
+            if k not in merged:
+                rulings.append(Ruling(orientation="v", x0=x, x1=x, top=y, bottom=y + 20))
+    bottom = 100 + 20 * len(rows)
+    rulings.append(Ruling(orientation="h", x0=40, x1=440, top=bottom, bottom=bottom))
+    rulings += [Ruling(orientation="v", x0=x, x1=x, top=100, bottom=bottom) for x in (40, 440)]
+    return _page(words, rulings)
+
+
+def test_title_and_note_rows_inside_a_ruled_grid_are_set_apart() -> None:
+    page = _ruled_page(
+        [
+            ["Annexe 2 - Plan d'actions 2025 (en euros)", "", "", ""],
+            ["Pilote", "Action", "Coût total", "Cofinancement"],
+            ["CCAS", "Accueil", "1 000", "500"],
+            ["SIAO", "Veille", "2 000", "800"],
+            ["Source : tableau de suivi du comité", "", "", ""],
+        ],
+        merged={0, 4},
+    )
+    [table] = page_to_tables(page)
+    assert [c.text for c in table.header] == ["Pilote", "Action", "Coût total", "Cofinancement"]
+    assert [[c.text for c in r.cells][:2] for r in table.rows if r.kind == "body"] == [
+        ["CCAS", "Accueil"],
+        ["SIAO", "Veille"],
+    ]
+    assert "Annexe 2" in table.title
+    assert any("titre" in n for n in table.report.notes) and any("note" in n for n in table.report.notes)
