@@ -537,11 +537,14 @@ def _lost(page: Page, words: list[Word]) -> list[str]:
     return [f"page {page.number} : mot hors des cellules « {w.text} » ({w.x0:.0f}, {w.top:.0f})" for w in words]
 
 
+_YEAR = re.compile(r"(?:19|20)\d\d(?:[-–/](?:19|20)?\d\d)?[.,;:]?")
+
+
 def _cut_touching(body: list[list[Word]], seps: list[float], reach: float) -> list[list[Word]]:
     """Body words printed across a column boundary cut there when a part is a number and the cut falls
-    on the edge the other rows draw: the left column's right edge (amounts set right) or the right
-    column's left edge (text set left). `34|8,5 (ARS)` becomes two cells; `Total 2025` run over an
-    empty cell stays whole."""
+    on the edges the other rows draw (the left column's right edge, amounts set right; the right
+    column's left edge, text set left) or in the gap they leave between. `34|8,5 (ARS)` becomes two
+    cells; a year (`Total 2025` run over an empty cell) stays whole."""
     inner = seps[1:-1]
     whole = [w for ln in body for w in ln if not any(w.x0 < x < w.x1 for x in inner)]
     right_edge: dict[int, float] = {}
@@ -563,8 +566,10 @@ def _cut_touching(body: list[list[Word]], seps: list[float], reach: float) -> li
                     a, b = next(
                         (cut[k], cut[k + 1]) for k in range(len(cut) - 1) if cut[k].x1 <= x + reach <= cut[k + 1].x1
                     )
-                    on_edge = abs(a.x1 - right_edge.get(i - 1, -1e9)) <= 1.5 or abs(b.x0 - left_edge.get(i, 1e9)) <= 1.5
-                    if on_edge:
+                    end, start = right_edge.get(i - 1, -1e9), left_edge.get(i, 1e9)
+                    on_edge = abs(a.x1 - end) <= 1.5 or abs(b.x0 - start) <= 1.5
+                    in_gap = end - 1.5 <= a.x1 and b.x0 <= start + 1.5
+                    if (on_edge or in_gap) and not _YEAR.fullmatch(w.text):
                         parts = cut
             words.extend(parts)
         out.append(sorted(words, key=lambda w: w.x0))
