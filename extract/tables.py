@@ -163,7 +163,8 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
         hits: set[str] = set()
         phrases = 0
         split = words_to_phrases(line, gap)
-        for ph in split:
+        # a single run of words is never read for labels (prose, a title): the costly matching is skipped
+        for ph in split if len(split) >= 2 else []:
             h = header_hits(" ".join(w.text for w in ph))
             phrases += bool(h)
             hits |= h
