@@ -8,15 +8,29 @@ from __future__ import annotations
 import itertools
 import re
 from statistics import median
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from extract.grid import SNAP, cluster, grid_rows
+from extract.grid import SNAP, cluster, grid_rows, split_word
 from extract.layout import line_height, words_to_lines, words_to_phrases
 from models import BBox, Cell, Page, PageTable, ParsingReport, RawRow, Ruling, Word
 from normalize.amounts import parse_amount
 from normalize.columns import header_hits
 
 MIN_HEADER_FIELDS = 3
+
+
+class Found(NamedTuple):
+    """One table found on a page, before its header is read: box, rows, columns and the evidence."""
+
+    box: BBox
+    rows: list[RawRow]
+    columns: list[float]
+    evidence: str
+    notes: list[str]
+    confidence: float  # how sure the grid is (columns and rows), before the header is considered
+    dropped: list[str]  # text of the table's region that no cell holds
+
+
 _ANNEX_TITLE = re.compile(r"^\s*annexe\s*(n°\s*)?(\d+|[IVX]+)\b", re.IGNORECASE)
 
 
@@ -73,10 +87,12 @@ def _components(hs: list[Ruling], vs: list[Ruling]) -> list[tuple[list[Ruling], 
     return [g for g in groups.values() if len(g[0]) >= 2 and len(g[1]) >= 2]
 
 
-def ruled_tables(page: Page) -> list[tuple[BBox, list[RawRow]]]:
-    """Every grid of rulings on the page, cut into rows of cells."""
-    hs = _merge_segments(page.rulings, "h")
-    vs = _merge_segments(page.rulings, "v")
+def ruled_tables(page: Page) -> list[Found]:
+    """Every grid of drawn lines on the page, cut into rows of cells; the sides of filled backgrounds
+    (bands, header cells) are no grid: they only hint at row boundaries on the borderless path."""
+    lines = [r for r in page.rulings if r.source == "line"]
+    hs = _merge_segments(lines, "h")
+    vs = _merge_segments(lines, "v")
     found = []
     for ghs, gvs in _components(hs, vs):
         ys = cluster([h.top for h in ghs])
@@ -85,9 +101,11 @@ def ruled_tables(page: Page) -> list[tuple[BBox, list[RawRow]]]:
             continue
         box = BBox(x0=xs[0], top=ys[0], x1=xs[-1], bottom=ys[-1])
         words = [w for w in page.words if box.x0 - 2 <= w.xc <= box.x1 + 2 and box.top <= w.yc <= box.bottom]
-        rows = grid_rows(words, xs, ys, gvs, page.number)
+        lost: list[Word] = []
+        rows = grid_rows(words, xs, ys, gvs, page.number, lost)
         if rows:
-            found.append((box, rows))
+            evidence = f"grille de réglures tracées ({len(rows)} bandes, {len(xs) - 1} colonnes)"
+            found.append(Found(box, rows, [], evidence, [], 1.0 if not lost else 0.6, _lost(page, lost)))
     return found
 
 
@@ -145,11 +163,14 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
         hits: set[str] = set()
         phrases = 0
         split = words_to_phrases(line, gap)
-        for ph in split:
+        # a single run of words is never read for labels (prose, a title): the costly matching is skipped
+        for ph in split if len(split) >= 2 else []:
             h = header_hits(" ".join(w.text for w in ph))
             phrases += bool(h)
             hits |= h
-        per_line.append((phrases, hits, any(_is_amount(w.text) for w in line), len(split)))
+        # in a bold header line, a number is a label's (`programme 177`), not a cell's amount
+        bold = sum(w.bold for w in line) > len(line) / 2
+        per_line.append((phrases, hits, any(_is_amount(w.text) and not (bold and w.bold) for w in line), len(split)))
     found: list[int] = []
     for i in range(len(lines)):
         # a header line reads as several separate labels, never as one run of prose
@@ -190,20 +211,33 @@ def _gutters(
     x1: float,
     min_width: float,
     body_lines: int,
-) -> list[float]:
+    fine: list[tuple[float, float]] | None = None,
+    values: list[tuple[float, float]] | None = None,
+) -> tuple[list[float], int]:
     """Column separators: in each gap between header phrases, the place fewest body phrases cross
     (the rightmost such place, since cells start just before their header); a place that too many
-    body lines cross is no column boundary."""
+    body lines cross is no column boundary. Where phrases cross a header gap, `fine` spans (words,
+    kept whole only inside a value such as `1 305 721 €`) get a second look: cells printed closer
+    than a space still leave the gap between their words. Returns the separators and how many
+    came from that second look. Amounts right-aligned past their header's end (`values`) may fill
+    the middle of a header gap: the open places on both sides of them are boundaries."""
     step = 0.5
     n = int((x1 - x0) / step) + 1
-    head_cover = [0] * n
-    body_cover = [0] * n
-    for spans, cover in ((header, head_cover), (body, body_cover)):
+
+    def coverage(spans: list[tuple[float, float]]) -> list[int]:
+        cover = [0] * n
         for a, b in spans:
             for k in range(max(0, int((a - x0) / step)), min(n, int((b - x0) / step) + 1)):
                 cover[k] += 1
+        return cover
+
+    head_cover = coverage(header)
+    body_cover = coverage(body)
+    fine_cover = coverage(fine) if fine is not None else None
+    value_cover = coverage(values) if values is not None else None
     limit = max(1, body_lines // 5)
     seps: list[float] = []
+    second = 0
     k = 0
     while k < n:
         if head_cover[k] or k == 0:
@@ -214,22 +248,125 @@ def _gutters(
             k += 1
         if k >= n or (k - start) * step < min_width:
             continue
+        if fine_cover is not None and value_cover is not None:
+            around = _around_values(fine_cover[start:k], value_cover[start:k], limit)
+            if around:
+                seps.extend(x0 + (start + c) * step for c in around)
+                second += 1
+                continue
         gap = body_cover[start:k]
+        if min(gap) > limit and fine is not None and fine_cover is not None and min(fine_cover[start:k]) <= limit:
+            second += 1
+            seps.append(_aligned_run(fine_cover[start:k], fine, x0 + start * step, step, limit))
+            continue
         low = min(gap)
         if low > limit:
             continue
-        # rightmost run of the lowest coverage
-        end = max(i for i, c in enumerate(gap) if c == low)
-        begin = end
-        while begin > 0 and gap[begin - 1] == low:
-            begin -= 1
-        seps.append(x0 + (start + (begin + end + 1) / 2) * step)
-    return seps
+        # the rightmost run of the lowest coverage (cells start just before their header), unless amounts
+        # visibly end and text starts on a narrower one (text set left under a centred header)
+        choice = _aligned_run(gap, [], x0 + start * step, step, low)
+        if fine is not None and fine_cover is not None:
+            # a gap narrower than a space that the cells of several rows end and start on beats an
+            # open place nothing aligns on (`45 000 €|Objectif atteint` under a centred header)
+            left = x0 + start * step
+            runs = _open_runs(fine_cover[start:k], limit)
+            here = next((r for r in runs if left + r[0] * step <= choice <= left + r[1] * step), None)
+            base = _aligned(here, fine, left, step) if here else 0
+            best = max(
+                runs, key=lambda r: (_edges(r, values or [], left, step)[0] + _edges(r, fine, left, step)[1], r[0])
+            )
+            # the cells ending there must be amounts (set right), not words that happen to end together
+            ends, starts = _edges(best, values or [], left, step)[0], _edges(best, fine, left, step)[1]
+            if min(ends, starts) >= 2 and ends + starts >= base + max(2, body_lines // 2):
+                choice = left + (best[0] + best[1]) / 2 * step
+                second += 1
+        seps.append(choice)
+    return seps, second
 
 
-def borderless_tables(
-    page: Page, inherited: list[float] | None = None
-) -> list[tuple[BBox, list[RawRow], list[float], str]]:
+def _open_runs(cover: list[int], limit: int) -> list[tuple[int, int]]:
+    """Runs of positions (in steps) that at most `limit` lines cross."""
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(cover):
+        if cover[i] <= limit:
+            j = i
+            while j < len(cover) and cover[j] <= limit:
+                j += 1
+            runs.append((i, j))
+            i = j
+        else:
+            i += 1
+    return runs
+
+
+def _edges(run: tuple[int, int], spans: list[tuple[float, float]], left: float, step: float) -> tuple[int, int]:
+    """How many body cells end right before the run (amounts set right) and start right after it (text
+    set left)."""
+    a, b = left + run[0] * step, left + run[1] * step
+    return sum(abs(x1 - a) <= 1.5 for _, x1 in spans), sum(abs(x0 - b) <= 1.5 for x0, _ in spans)
+
+
+def _aligned(run: tuple[int, int], spans: list[tuple[float, float]], left: float, step: float) -> int:
+    return sum(_edges(run, spans, left, step))
+
+
+def _aligned_run(cover: list[int], spans: list[tuple[float, float]], left: float, step: float, limit: int) -> float:
+    """Among the open runs of a header gap, the one most body cells align on, the rightmost on a tie;
+    returns its centre."""
+    best = max(_open_runs(cover, limit), key=lambda r: (_aligned(r, spans, left, step), r[0]))
+    return left + (best[0] + best[1]) / 2 * step
+
+
+def _around_values(fine: list[int], values: list[int], limit: int) -> list[float]:
+    """Centres (in steps) of the open runs (at most `limit` lines crossing) on both sides of stretches
+    covered by amounts alone; empty unless the header gap holds such a stretch between two open runs."""
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(fine):
+        if fine[i] <= limit:
+            j = i
+            while j < len(fine) and fine[j] <= limit:
+                j += 1
+            if j - i >= 2:
+                runs.append((i, j))
+            i = j
+        else:
+            i += 1
+    if len(runs) < 2:
+        return []
+    for (_, a), (b, _) in itertools.pairwise(runs):
+        if any(fine[m] != values[m] for m in range(a, b)):
+            return []
+    return [(a + b) / 2 for a, b in runs]
+
+
+_GROUP = re.compile(r"\d{3}(?:[.,]\d{1,2})?[.,]?")
+_NUMERIC = re.compile(r"[+\-\u2212]?\d[\d.,]*")
+_UNIT = re.compile(r"(?:k|m)?€|k?eur(?:os?)?|%|ht|ttc", re.IGNORECASE)
+
+
+def _value_spans(line: list[Word], gap: float) -> list[tuple[float, float, bool]]:
+    """A line's words as x-spans, joined only inside a value (`1 305 721 €`: digit groups and units),
+    each with whether it is a number."""
+    spans: list[tuple[float, float, bool]] = []
+    prev: Word | None = None
+    for w in sorted(line, key=lambda w: w.x0):
+        inside_value = (
+            prev is not None
+            and w.x0 - prev.x1 < gap
+            and prev.text[-1:].isdigit()
+            and (_GROUP.fullmatch(w.text) is not None or _UNIT.fullmatch(w.text) is not None)
+        )
+        if spans and inside_value:
+            spans[-1] = (spans[-1][0], w.x1, spans[-1][2])
+        else:
+            spans.append((w.x0, w.x1, _NUMERIC.fullmatch(w.text) is not None))
+        prev = w
+    return spans
+
+
+def borderless_tables(page: Page, inherited: list[float] | None = None) -> list[Found]:
     """Tables found from their header words and the alignment below them; at the top of a page that
     continues a borderless table without repeating its header, the rows take the inherited columns."""
     words = page.words
@@ -267,6 +404,14 @@ def _header_top(lines: list[list[Word]], anchor: int, floor: int, gap: float) ->
     higher for its tall labels (`Financement` / `Dihal sollicité` / `2024 (€)`); such a line sits tight
     above, holds no amount, and each of its labels lies over one or two labels of the anchor line."""
     anchor_phrases = [(ph[0].x0, ph[-1].x1) for ph in words_to_phrases(lines[anchor], gap)]
+    # labels centred in tall header cells: `Coût` above `total`, beside the anchor line's labels
+    below_phrases = list(anchor_phrases)
+    for k in range(anchor + 1, min(anchor + 3, len(lines))):
+        if min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1]) >= 0.5 * line_height(lines[k]):
+            break
+        if any(_is_amount(w.text) for w in lines[k]):
+            break
+        below_phrases += [(ph[0].x0, ph[-1].x1) for ph in words_to_phrases(lines[k], gap)]
     top = anchor
     while top > floor:
         above, below = lines[top - 1], lines[top]
@@ -275,7 +420,7 @@ def _header_top(lines: list[list[Word]], anchor: int, floor: int, gap: float) ->
         if any(_is_amount(w.text) for w in above) or _ANNEX_TITLE.match(" ".join(w.text for w in above)):
             break
         spans = [(ph[0].x0, ph[-1].x1) for ph in words_to_phrases(above, gap)]
-        over = [sum(a < x1 and b > x0 for x0, x1 in anchor_phrases) for a, b in spans]
+        over = [sum(a < x1 and b > x0 for x0, x1 in below_phrases) for a, b in spans]
         if not over or any(n < 1 or n > 2 for n in over) or len(spans) >= len(anchor_phrases):
             break
         top -= 1
@@ -319,56 +464,219 @@ def _parents_dropped(header: list[list[Word]], gap: float) -> list[tuple[float, 
 
 def _borderless_block(
     page: Page, block: list[list[Word]], has_header: bool, inherited: list[float] | None, lh: float, gap: float
-) -> tuple[BBox, list[RawRow], list[float], str] | None:
+) -> Found | None:
     region = [w for ln in block for w in ln]
     if not region:
         return None
+    notes: list[str] = []
     header_top = min(w.top for w in block[0])
     head_end = _header_end(block, lh, page) if has_header else 0
+    second = 0
     if not has_header:
         if not inherited:
             return None
         seps = list(inherited)
         x0, x1 = seps[0], seps[-1]
-        evidence = "pas de réglures ; colonnes héritées de la page précédente"
+        evidence = "pas de grille de réglures ; colonnes héritées de la page précédente"
     else:
         x0 = min(w.x0 for w in region) - 1
         x1 = max(w.x1 for w in region) + 1
         head_spans = _parents_dropped(block[:head_end], gap)
         body_spans = [(ph[0].x0, ph[-1].x1) for ln in block[head_end:] for ph in words_to_phrases(ln, gap)]
-        inner = _gutters(head_spans, body_spans, x0, x1, min_width=0.5 * lh, body_lines=len(block) - head_end)
+        fine = [sp for ln in block[head_end:] for sp in _value_spans(ln, gap)]
+        inner, second = _gutters(
+            head_spans,
+            body_spans,
+            x0,
+            x1,
+            min_width=0.5 * lh,
+            body_lines=len(block) - head_end,
+            fine=[(a, b) for a, b, _ in fine],
+            values=[(a, b) for a, b, number in fine if number],
+        )
         seps = _merge_headerless([x0, *inner, x1], block[:head_end], block[head_end:])
-        evidence = "pas de réglures ; colonnes tirées de l'alignement des mots"
+        evidence = "pas de grille de réglures ; colonnes tirées de l'alignement des mots"
+        if second:
+            evidence += f" ; {second} colonne(s) séparée(s) par un écart plus étroit qu'une espace"
+        # a word printed across a column boundary that the other rows leave open: two cells' characters
+        block = block[:head_end] + _cut_touching(block[head_end:], seps, 0.5 * lh)
+        # prose set apart under the table (`Fait à …`, a note) runs across columns: it is no row; a
+        # label merged across columns (a total row's) holds amounts or sits tight under its row
+        while (
+            len(block) > head_end + 1
+            and min(w.top for w in block[-1]) - max(w.bottom for w in block[-2]) >= 0.9 * lh
+            and not any(_is_amount(w.text.rstrip(".,;:")) for w in block[-1])
+            and any(sum(ph[0].x0 < x < ph[-1].x1 for x in seps[1:-1]) >= 2 for ph in words_to_phrases(block[-1], gap))
+        ):
+            notes.append("texte sous le tableau, à travers les colonnes : " + " ".join(w.text for w in block[-1]))
+            block.pop()
+        region = [w for ln in block for w in ln]
     bottom = max(w.bottom for w in region) + 1
-    ys = _row_cuts(block, head_end, seps, header_top, bottom, lh)
-    rows = grid_rows(region, seps, ys, None, page.number)
-    return BBox(x0=x0, top=header_top, x1=x1, bottom=bottom), rows, seps, evidence
+    hints = _row_hints(page, block, x0, x1)
+    ys = _row_cuts(block, head_end, seps, header_top, bottom, lh, hints)
+    if hints:
+        evidence += f" ; {len(hints)} traits ou bords de fonds entre les lignes (indices de rangées)"
+    lost: list[Word] = []
+    rows = grid_rows(region, seps, ys, None, page.number, lost)
+    if head_end and rows:
+        _spread_parents(rows[0], block[:head_end], seps, gap)
+    confidence = (0.8 if not second else 0.7) if not lost else 0.5
+    box = BBox(x0=x0, top=header_top, x1=x1, bottom=bottom)
+    drawn = [r for r in page.rulings if r.source == "line" and _inside(r, box)]
+    fills = [r for r in page.rulings if r.source == "fill" and _inside(r, box)]
+    if drawn or fills:
+        evidence += f" ; dessins vus sans grille : {len(drawn)} traits, {len(fills)} bords de fonds"
+    return Found(box, rows, seps, evidence, notes, confidence, _lost(page, lost))
+
+
+def _inside(r: Ruling, box: BBox) -> bool:
+    return box.x0 - 2 <= r.x0 and r.x1 <= box.x1 + 2 and box.top - 2 <= r.top and r.bottom <= box.bottom + 2
+
+
+def _lost(page: Page, words: list[Word]) -> list[str]:
+    """Words of a table that no cell holds, for the parsing report."""
+    return [f"page {page.number} : mot hors des cellules « {w.text} » ({w.x0:.0f}, {w.top:.0f})" for w in words]
+
+
+_YEAR = re.compile(r"(?:19|20)\d\d(?:[-–/](?:19|20)?\d\d)?[.,;:]?")
+
+
+def _cut_touching(body: list[list[Word]], seps: list[float], reach: float) -> list[list[Word]]:
+    """Body words printed across a column boundary cut there when a part is a number and the cut falls
+    on the edges the other rows draw (the left column's right edge, amounts set right; the right
+    column's left edge, text set left) or in the gap they leave between. `34|8,5 (ARS)` becomes two
+    cells; a year (`Total 2025` run over an empty cell) stays whole."""
+    inner = seps[1:-1]
+    whole = [w for ln in body for w in ln if not any(w.x0 < x < w.x1 for x in inner)]
+    right_edge: dict[int, float] = {}
+    left_edge: dict[int, float] = {}
+    for w in whole:
+        c = _col(w.xc, seps)
+        right_edge[c] = max(right_edge.get(c, w.x1), w.x1)
+        left_edge[c] = min(left_edge.get(c, w.x0), w.x0)
+    out = []
+    for ln in body:
+        words: list[Word] = []
+        for w in ln:
+            parts = [w]
+            for i, x in enumerate(inner, 1):
+                if not w.x0 < x < w.x1:
+                    continue
+                cut = [q for p in parts for q in split_word(p, x, reach, numeric=True)]
+                if len(cut) == len(parts) + 1:
+                    a, b = next(
+                        (cut[k], cut[k + 1]) for k in range(len(cut) - 1) if cut[k].x1 <= x + reach <= cut[k + 1].x1
+                    )
+                    end, start = right_edge.get(i - 1, -1e9), left_edge.get(i, 1e9)
+                    on_edge = abs(a.x1 - end) <= 1.5 or abs(b.x0 - start) <= 1.5
+                    in_gap = end - 1.5 <= a.x1 and b.x0 <= start + 1.5
+                    if (on_edge or in_gap) and not _YEAR.fullmatch(w.text):
+                        parts = cut
+            words.extend(parts)
+        out.append(sorted(words, key=lambda w: w.x0))
+    return out
+
+
+def _spread_parents(row: RawRow, header: list[list[Word]], seps: list[float], gap: float) -> None:
+    """A header label drawn over several columns (`Crédits AMI 2024-2025` over `2024`, `2025`, `Total`)
+    leads the header text of each column it covers, instead of being cut word by word."""
+    ncol = len(seps) - 1
+    parts: list[list[str]] = [[] for _ in range(ncol)]
+    spread = False
+    for ln in header:
+        for ph in words_to_phrases(ln, gap):
+            a, b = ph[0].x0, ph[-1].x1
+            cols = [
+                i
+                for i in range(ncol)
+                if min(b, seps[i + 1]) - max(a, seps[i]) >= 0.5 * min(b - a, seps[i + 1] - seps[i])
+            ]
+            if not cols:
+                cols = [_col((a + b) / 2, seps)]
+            spread |= len(cols) >= 2
+            for i in cols:
+                parts[i].append(" ".join(w.text for w in ph))
+    if not spread or len(row.cells) != ncol:
+        return
+    for cell, texts in zip(row.cells, parts, strict=True):
+        cell.text, cell.lines = " ".join(texts), texts
+
+
+def _row_hints(page: Page, block: list[list[Word]], x0: float, x1: float) -> list[float]:
+    """Heights where a horizontal rule or a background band's edge runs across most of the table between
+    two lines of words: drawn evidence of a row boundary (never required, never a column)."""
+    top = min(w.top for w in block[0])
+    bottom = max(w.bottom for ln in block for w in ln)
+    width = x1 - x0
+    hs = _merge_segments([r for r in page.rulings if r.orientation == "h" and top - 1 < r.top < bottom + 1], "h")
+    ys = cluster([r.top for r in hs if min(r.x1, x1) - max(r.x0, x0) >= 0.6 * width])
+    words = [w for ln in block for w in ln]
+    # a word's box holds its font's ascent and descent: an edge through their margin still passes between
+    # lines (spreadsheet rows set their text against the row's edge)
+    return [
+        y
+        for y in ys
+        if top < y < bottom and not any(w.top + 0.25 * w.height < y < w.bottom - 0.25 * w.height for w in words)
+    ]
 
 
 def _row_cuts(
-    lines: list[list[Word]], head_end: int, seps: list[float], top: float, bottom: float, lh: float
+    lines: list[list[Word]],
+    head_end: int,
+    seps: list[float],
+    top: float,
+    bottom: float,
+    lh: float,
+    hints: list[float] | None = None,
 ) -> list[float]:
-    """Horizontal cuts: below the header, then wherever a gap opens and several columns start anew."""
+    """Horizontal cuts: below the header, at drawn rules or band edges between lines (`hints`), and
+    wherever a gap opens in the columns' text and several columns start anew."""
     cuts = [top - 1]
     i0 = head_end
+    head_bottom = top
     if head_end:
         below = min(w.top for w in lines[i0]) if i0 < len(lines) else bottom
-        cuts.append((max(w.bottom for w in lines[i0 - 1]) + below) / 2)
-    gaps = [min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1]) for k in range(i0 + 1, len(lines))]
+        head_bottom = max(w.bottom for w in lines[i0 - 1])
+        cuts.append((head_bottom + below) / 2)
+    cuts.extend(y for y in hints or [] if y > head_bottom)
+    body = lines[i0:]
+    if not body:
+        return cluster([*cuts, bottom], tol=1.0)
+    # each column's lines on their own: cells centred in their row interleave with their neighbours
+    # on the page's lines, but inside one column a row break still opens the wider gap
+    columns: dict[int, list[Word]] = {}
+    for w in (w for ln in body for w in ln):
+        columns.setdefault(_col(w.xc, seps), []).append(w)
+    col_lines = {c: words_to_lines(ws) for c, ws in columns.items()}
+    gaps = [
+        min(w.top for w in b) - max(w.bottom for w in a) for cl in col_lines.values() for a, b in itertools.pairwise(cl)
+    ]
     # line spacing inside a cell: the usual small gap; a row break opens a clearly wider one
     leading = median([g for g in gaps if -lh < g < 0.8 * lh] or [0.0])
     threshold = max(0.45 * lh, leading + 0.3 * lh)
-    for k in range(i0 + 1, len(lines)):
-        prev_bottom = max(w.bottom for w in lines[k - 1])
-        top_k = min(w.top for w in lines[k])
-        if top_k - prev_bottom < threshold:
-            continue
-        cols = {_col(w.xc, seps) for w in lines[k]}
-        first_col = min(cols)
-        if len(cols) >= 2 or first_col == 0:
-            cuts.append((prev_bottom + top_k) / 2)
+    # paragraphs: a column's lines closer than the threshold; the body's blocks: overlapping paragraphs
+    paragraphs: list[tuple[float, float, int]] = []
+    for c, cl in col_lines.items():
+        start, end = min(w.top for w in cl[0]), max(w.bottom for w in cl[0])
+        for ln in cl[1:]:
+            t, b = min(w.top for w in ln), max(w.bottom for w in ln)
+            if t - end >= threshold:
+                paragraphs.append((start, end, c))
+                start = t
+            end = max(end, b)
+        paragraphs.append((start, end, c))
+    paragraphs.sort()
+    blocks: list[tuple[float, float, set[int]]] = []
+    for t, b, c in paragraphs:
+        if blocks and t - blocks[-1][1] < threshold:
+            blocks[-1] = (blocks[-1][0], max(blocks[-1][1], b), blocks[-1][2] | {c})
+        else:
+            blocks.append((t, b, {c}))
+    for prev, nxt in itertools.pairwise(blocks):
+        if len(nxt[2]) >= 2 or min(nxt[2]) == 0:
+            cuts.append((prev[1] + nxt[0]) / 2)
     cuts.append(bottom)
-    return cuts
+    return cluster(cuts, tol=1.0)
 
 
 def _merge_headerless(seps: list[float], header: list[list[Word]], body: list[list[Word]]) -> list[float]:
@@ -411,13 +719,14 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
     top = min(w.top for w in lines[0])
     bold = sum(w.bold for w in lines[0]) > len(lines[0]) / 2
     width = max(w.x1 for ln in lines for w in ln) - min(w.x0 for ln in lines for w in ln)
+    # a browser draws a rule cell by cell: segments joined first
     rules = sorted(
         r.top
-        for r in page.rulings
-        if r.orientation == "h" and top < r.top < top + 12 * lh and r.x1 - r.x0 > max(100.0, 0.5 * width)
+        for r in _merge_segments([r for r in page.rulings if r.orientation == "h"], "h")
+        if top < r.top < top + 12 * lh and r.x1 - r.x0 > max(100.0, 0.5 * width)
     )
     for rule in rules:
-        k = next((k for k, ln in enumerate(lines) if min(w.top for w in ln) > rule), len(lines))
+        k = next((k for k, ln in enumerate(lines) if median(w.yc for w in ln) > rule), len(lines))
         if k == len(lines):
             break
         below = lines[k]
@@ -446,42 +755,93 @@ def _title_above(page: Page, top: float) -> str:
     return " ".join(" ".join(w.text for w in ln) for ln in words_to_lines(above))
 
 
-def _page_table(
-    page: Page,
-    box: BBox,
-    rows: list[RawRow],
-    method: Literal["ruled", "borderless"],
-    evidence: str,
-    columns: list[float] | None = None,
-) -> PageTable:
+def _title_row(row: RawRow) -> bool:
+    """A row above the header that is no header itself: text from the first cell on (a merged cell, or
+    text overflowing its empty neighbours), no amount, no two column labels."""
+    filled = [c for c in row.cells if c.text]
+    if not filled or not row.cells[0].text or any(_is_amount(c.text) for c in filled):
+        return False
+    return sum(bool(header_hits(c.text)) for c in filled) < 2 and len(filled) <= max(1, len(row.cells) // 3)
+
+
+def _note_row(row: RawRow) -> bool:
+    """A row under the body whose only text is one cell merged across the whole width."""
+    filled = [c for c in row.cells if c.text]
+    return (
+        len(filled) == 1
+        and filled[0].span >= max(2, len(row.cells) - 1)
+        and not any(_is_amount(c.text) for c in filled)
+    )
+
+
+def _page_table(page: Page, found: Found, method: Literal["ruled", "borderless"]) -> PageTable:
+    rows = found.rows
+    notes = list(found.notes)
+    title = _title_above(page, found.box.top)
+    # the grid may hold the annex title (and its unit) in rows above the header: the header is below them
+    lead = 0
     n = header_row_count(rows)
+    while not n and lead < min(2, len(rows) - 1) and _title_row(rows[lead]):
+        lead += 1
+        n = header_row_count(rows[lead:])
+    if n and lead:
+        inside = " ".join(c.text for r in rows[:lead] for c in r.cells if c.text)
+        title = f"{title} {inside}".strip()
+        notes.append(f"titre dans la grille, au-dessus de l'en-tête : {inside}")
+        rows = rows[lead:]
+    # and notes under the body, across the whole width
+    while n and len(rows) > n + 1 and _note_row(rows[-1]):
+        notes.append("note sous le tableau : " + " ".join(c.text for c in rows[-1].cells if c.text))
+        rows = rows[:-1]
     for r in rows[:n]:
         r.kind = "header"
     return PageTable(
         page=page.number,
-        bbox=box,
+        bbox=found.box,
         header=combine_header(rows[:n]) if n else [],
         rows=rows,
-        title=_title_above(page, box.top),
-        columns=columns or [],
+        title=title,
+        columns=found.columns,
         report=ParsingReport(
             method=method,
-            evidence=evidence,
-            confidence=(1.0 if method == "ruled" else 0.8) if n else 0.5,
+            evidence=found.evidence,
+            confidence=found.confidence if n else 0.5,
             rows=len(rows) - n,
+            notes=notes,
+            dropped=list(found.dropped),
         ),
     )
 
 
 def page_to_tables(page: Page, inherited: list[float] | None = None) -> list[PageTable]:
     """The tables of one page: ruled where the rulings draw a grid, borderless otherwise."""
-    ruled = [
-        _page_table(page, box, rows, "ruled", f"grille de réglures ({len(rows)} bandes)")
-        for box, rows in ruled_tables(page)
-    ]
-    if ruled:
+    ruled = [_page_table(page, f, "ruled") for f in ruled_tables(page)]
+    if not ruled:
+        return [_page_table(page, f, "borderless") for f in borderless_tables(page, inherited)]
+    # a grid drawn around the header alone (its body set without lines) frames no table when the
+    # words below it align into one; a grid elsewhere on the page (a framed block) hides no table
+    framed = [t for t in ruled if not (t.header and t.report.rows == 0)]
+    outside = [w for w in page.words if not any(_holds(t.bbox, w) for t in framed)]
+    if not outside:
         return ruled
-    return [
-        _page_table(page, box, rows, "borderless", evidence, seps)
-        for box, rows, seps, evidence in borderless_tables(page, inherited)
+    found = [
+        t
+        for t in (
+            _page_table(page, f, "borderless")
+            for f in borderless_tables(page.model_copy(update={"words": outside}))
+            if not any(_overlaps(f.box, r.bbox) for r in framed)
+        )
+        if t.header and t.report.rows
     ]
+    if not found:
+        return ruled
+    kept = [r for r in ruled if r in framed or not any(_overlaps(r.bbox, t.bbox) for t in found)]
+    return sorted([*kept, *found], key=lambda t: t.bbox.top)
+
+
+def _holds(box: BBox, w: Word) -> bool:
+    return box.x0 - 2 <= w.xc <= box.x1 + 2 and box.top - 2 <= w.yc <= box.bottom + 2
+
+
+def _overlaps(a: BBox, b: BBox) -> bool:
+    return min(a.x1, b.x1) > max(a.x0, b.x0) and min(a.bottom, b.bottom) > max(a.top, b.top)

@@ -16,10 +16,11 @@ _ABSENT = re.compile(
 )
 _CURRENCY = r"(?:k\s?€|keur|k\s?euros?|m\s?€|€|euros?|eur)"
 _HEAD = re.compile(
-    rf"^\s*(?P<pre>(?:€|EUR)\s*)?(?P<num>[+\-\u2212]?\d(?:[\d{_SPACES}.,]*\d)?)[.,]?\s*(?P<cur>{_CURRENCY}(?![a-zà-ÿ]))?(?=$|[\s(),;:/.])",
+    rf"^\s*(?P<pre>(?:€|EUR)\s*)?(?P<num>(?:[+\-\u2212]\s?)?\d(?:[\d{_SPACES}.,]*\d)?)[.,]?\s*(?P<cur>{_CURRENCY}(?![a-zà-ÿ]))?(?=$|[\s(),;:/.])",
     re.IGNORECASE,
 )
-_SPACE_GROUPS = re.compile(rf"^\d{{1,3}}(?:[{_SPACES}]\d{{3}})+$")
+# `1 305 721`; a spreadsheet's own grouping may leave four digits ahead (`1305 721`), never two short groups
+_SPACE_GROUPS = re.compile(rf"^\d{{1,4}}(?:[{_SPACES}]\d{{3}})+$")
 _DOT_GROUPS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
 _COMMA_GROUPS = re.compile(r"^\d{1,3}(?:,\d{3}){2,}$")
 

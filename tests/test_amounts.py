@@ -98,3 +98,30 @@ def test_single_amount_written_inside_the_cell_text() -> None:
     a = parse_amount("Financement autres CLLAJ + cofinancement des apprentis (17 000 euros). (AMP)")
     assert a.value == Decimal("17000") and a.sources == "AMP"
     assert parse_amount("voir 2 000 € et 3 000 €").unreadable
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("1305 721", Decimal("1305721")),  # a spreadsheet format that groups the last digits only
+        ("1305 721,50 €", Decimal("1305721.50")),
+        ("1\u00a0305\u00a0721 €", Decimal("1305721")),
+        ("1\u202f305\u202f721 €", Decimal("1305721")),
+        ("1\u2009305\u2009721", Decimal("1305721")),
+        ("-   1 200,00 €", Decimal("-1200.00")),  # accounting format: the sign set apart from the digits
+        ("  45 000,00 €  ", Decimal("45000.00")),
+        ("47,5", Decimal("47.5")),  # a k€ column: the multiplier comes from the header
+    ],
+)
+def test_spreadsheet_number_formats(raw: str, value: Decimal) -> None:
+    assert parse_amount(raw).value == value
+
+
+@pytest.mark.parametrize("raw", ["-   €", "- €", "-", " - "])
+def test_spreadsheet_zero_or_absent(raw: str) -> None:
+    assert parse_amount(raw).absent
+
+
+@pytest.mark.parametrize("raw", ["13 05 721", "12345 678", "70000 35000"])
+def test_irregular_groups_that_are_no_number(raw: str) -> None:
+    assert parse_amount(raw).value is None
