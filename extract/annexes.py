@@ -7,7 +7,8 @@ import re
 from models import BBox, PageTable, RawAnnex, RawLine, RawRow
 from models.table import ColumnMapping
 from normalize.amounts import parse_amount
-from normalize.columns import map_columns
+from normalize.columns import map_columns, mapping_note
+from normalize.lexique import Lexique
 
 AMOUNT_COLUMNS = ("cout_total", "financement_ami", "cofinancement")
 # cells that a new action row fills on its first line; a row with none of them continues the one above
@@ -113,15 +114,30 @@ def _append(prev: RawLine, row: RawRow, columns: list[ColumnMapping]) -> None:
         prev.pages.append(row.page)
 
 
-def tables_to_annexes(tables: list[PageTable]) -> list[RawAnnex]:
-    """Page tables grouped into annexes, in reading order."""
+def _columns(
+    t: PageTable, body: list[RawRow], current: RawAnnex | None, lexique: Lexique | None
+) -> list[ColumnMapping]:
+    """The meaning of a table's columns, from its header and body; a header repeated on the next page
+    keeps the meaning read on the first one."""
+    headers = [c.text for c in t.header]
+    if current is not None and [" ".join(h.split()) for h in headers] == [
+        " ".join(c.header.split()) for c in current.columns
+    ]:
+        return current.columns
+    columns = map_columns(headers, [[c.text for c in r.cells] for r in body], lexique)
+    t.report.notes.extend(mapping_note(c) for c in columns)
+    return columns
+
+
+def tables_to_annexes(tables: list[PageTable], lexique: Lexique | None = None) -> list[RawAnnex]:
+    """Page tables grouped into annexes, in reading order (`lexique`: the concept words of column meaning)."""
     annexes: list[RawAnnex] = []
     current: RawAnnex | None = None
     for t in tables:
         number = annex_number(t.title)
         body = [r for r in t.rows if r.kind == "body"]
         if t.header:
-            columns = map_columns([c.text for c in t.header])
+            columns = _columns(t, body, current, lexique)
             same = current is not None and [c.field for c in columns] == [c.field for c in current.columns]
             if number is None and same and current is not None:
                 current.reports.append(t.report)
