@@ -183,13 +183,15 @@ _POSITION = {
     "commentaire": 1.0,
 }
 GEOGRAPHIE = "geographie"
-NONE_SCORE = 0.3  # a column takes a meaning only with more evidence than this
+NONE_SCORE = 0.2  # a column takes a meaning only with more evidence than this
 LOW_CONFIDENCE = 0.45
 _WORDS_STOP = {"de", "du", "des", "la", "le", "les", "l", "d", "et", "en", "pour", "sur", "a", "au", "aux", "par"}
 _STOP_WORDS = _WORDS_STOP | {"un", "une", "ou", "dont", "euros", "eur", "ttc", "ht", "€"}
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 _AMOUNT_CELL = re.compile(r"^[-+]?\s*\d[\d\s\u00a0\u202f.,']*\s*(k\s?€|m\s?€|€|eur(os)?|keur)?\s*$", re.IGNORECASE)
 _NUMBER_CELL = re.compile(r"^\s*(n°\s*)?[a-z]?\d{1,2}([.\-/]\d{1,2}){0,2}[a-z]?\s*[.)-]?\s*$", re.IGNORECASE)
+# a `(k€)` the OCR read slightly wrong (`(kE)`, `(k6)`, `(k)`): the numbers below are still amounts
+_DAMAGED_THOUSANDS = re.compile(r"\(\s*k\s*[^\s)]{0,2}\s*\)|\bk\s?(e|c|6|eur)\b")
 _TOTAL_LABEL = re.compile(r"^\s*(sous[- ]?)?(total|totaux|montant\s+total|reliquat|solde)\b", re.IGNORECASE)
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,7}\b")
 
@@ -220,6 +222,7 @@ class CompiledLexique:
         self.champs = lex.champs
         self.organismes = {x for e in lex.contenus.get("organismes", []) for x in _words(e)}
         self.lieux = {x for e in lex.contenus.get("lieux", []) for x in _words(e)}
+        self.mesures = {x for e in lex.contenus.get("mesures", []) for x in _words(e)} | {"%"}
 
 
 @cache
@@ -266,13 +269,16 @@ class Profile:
     bodies: float = 0.0  # share of cells naming a body (acronym, `Ville de …`, `CCAS`)
     places: float = 0.0  # share of short cells naming a place and no body
     statuses: float = 0.0  # share of cells that read as a status
+    measures: float = 0.0  # share of cells naming a measure (`Nombre de …`, `Taux de …`, `%`)
+    verbs: float = 0.0  # share of cells opening on an infinitive (`Animer …`, `Réduire …`): an aim
+    filled: float = 1.0  # share of rows where the column is filled
     length: float = 0.0  # mean number of words
     values: list[float | None] = field(default_factory=list)  # amount per body row (None when not one)
 
 
 _UNIT_AFTER = re.compile(r"^\s*[-+]?\d[\d\s\u00a0\u202f.,']*(k\s?€|m\s?€|€|eur\b|euros?\b|keur\b)", re.IGNORECASE)
 _BARE_NUMBER = re.compile(r"^\s*[-+]?\d[\d\s\u00a0\u202f.,']*\s*($|\(|[-–/;*])")
-_PLACEHOLDER = re.compile(r"^[\s\-–—/.*x0]*$|^(neant|sans objet|nc|n/a|na)$", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"^[\s\-–—/.*x0€]*$|^(neant|sans objet|nc|n/a|na)$", re.IGNORECASE)
 
 
 def _amount_value(text: str, thousands: bool = False) -> float | None:
@@ -302,15 +308,24 @@ def profile(cells: list[str], lex: CompiledLexique, thousands: bool = False) -> 
     n = len(texts)
     p.amounts = sum(v is not None for v in p.values) / n
     p.numbers = sum(bool(_NUMBER_CELL.match(t)) for t in texts) / n
-    bodies = places = statuses = 0
+    bodies = places = statuses = measures = verbs = 0
+    p.filled = n / max(1, len(cells))
     for t in texts:
         ws = _words(t)
         body = bool(_ACRONYM.search(t)) or any(w in lex.organismes for w in ws)
         bodies += body
-        capital = any(w[:1].isupper() for w in t.split())
-        places += not body and len(ws) <= 5 and (capital or any(w in lex.lieux for w in ws)) and not _amount_value(t)
+        # a place: a few words, each significant one a proper noun or a word of places (`Quartier Nord`)
+        significant = [w for w in re.findall(r"[\w'-]+", t) if len(w) > 3 or w[:1].isupper()]
+        named = bool(significant) and all(
+            w[:1].isupper() or any(x in lex.lieux for x in _words(w)) for w in significant
+        )
+        places += not body and len(ws) <= 4 and named and not _amount_value(t)
         statuses += bool(statut(t, lex.lex))
+        measures += any(w in lex.mesures for w in ws) or "%" in t
+        first = fold(t).split()[0] if t.split() else ""
+        verbs += len(first) > 4 and first.endswith(("er", "ir", "re")) and first[:1].isalpha()
     p.bodies, p.places, p.statuses = bodies / n, places / n, statuses / n
+    p.measures, p.verbs = measures / n, verbs / n
     p.length = sum(len(t.split()) for t in texts) / n
     return p
 
@@ -321,22 +336,32 @@ def _content_score(role: str, p: Profile) -> float:
         return 0.0
     text_like = 1.0 - p.amounts
     if role in AMOUNT_FIELDS:
-        return 0.5 * p.amounts - 0.5 * text_like
+        # the State's funding is what every annex of actions holds: an amount column is it first
+        return 0.5 * p.amounts - 0.5 * text_like + (0.1 * p.amounts if role == "financement_ami" else 0.0)
     if role == "numero":
         return 0.5 * p.numbers - 0.4 * (1 - p.numbers)
     penalty = -0.5 * p.amounts - 0.3 * p.numbers
+    long_text = p.length > 12
     if role == "pilote":
-        return penalty + 0.35 * p.bodies - 0.35 * p.places - (0.3 if p.length > 12 else 0.0)
+        return penalty + 0.35 * p.bodies - 0.35 * p.places - (0.3 if long_text else 0.0)
     if role == GEOGRAPHIE:
-        return penalty + 0.35 * p.places - 0.35 * p.bodies - (0.3 if p.length > 12 else 0.0)
+        return penalty + 0.35 * p.places - 0.35 * p.bodies - (0.3 if long_text else 0.0)
     if role == "statut":
         return penalty + 0.5 * p.statuses - 0.2 * (1 - p.statuses)
+    penalty -= 0.1 * p.statuses
     if role == "action":
-        return penalty + (0.1 if p.length >= 3 else -0.1) - 0.1 * p.statuses
-    if role in ("description", "objectif", "indicateurs"):
-        return penalty + (0.08 if p.length >= 6 else -0.05) - 0.1 * p.statuses
+        # every annex of actions names its actions: a text column is that first
+        return penalty + (0.2 if p.length >= 3 else -0.05) + 0.05 * p.verbs - 0.15 * p.measures
+    if role == "objectif":
+        return penalty + 0.15 * p.verbs - 0.15 * p.measures + (0.05 if p.length >= 4 else -0.05)
+    if role == "description":
+        return penalty + (0.2 if long_text else -0.05) - 0.15 * p.measures
+    if role == "indicateurs":
+        return penalty + 0.4 * p.measures - 0.1 * p.verbs
     if role == "sources_cofinancement":
-        return penalty + 0.1 * p.bodies
+        return penalty + (0.3 * p.bodies if p.length <= 8 else -0.2)
+    if role == "commentaire":
+        return penalty + 0.3 * (1 - p.filled) - 0.1 * p.bodies
     return penalty
 
 
@@ -359,7 +384,7 @@ def _header_score(role: str, col: _Column, lex: CompiledLexique) -> tuple[float,
         if w:
             score += w
             why.append(f"{concept} {w:+.2f}")
-            lead = lead or (w > 0 and 0 in where)
+            lead = lead or (w >= 0.5 and 0 in where)
     if lead:
         score += 0.08  # the header's first word leads: "Sources cofinancements" is a source
     if role in AMOUNT_FIELDS and (_YEAR.search(col.header) or "€" in col.header or header_multiplier(col.header) > 1):
@@ -399,7 +424,7 @@ def _score_columns(headers: list[str], rows: list[list[str]], lex: CompiledLexiq
     cols = []
     for i, h in enumerate(headers):
         cells = [r[i] if i < len(r) else "" for r in body]
-        prof = profile(cells, lex, header_multiplier(h) > 1)
+        prof = profile(cells, lex, header_multiplier(h) > 1 or bool(_DAMAGED_THOUSANDS.search(fold(h))))
         cols.append(_Column(header=h, concepts=header_concepts(h, lex), profile=prof))
     n = len(cols)
     for i, col in enumerate(cols):
@@ -410,7 +435,7 @@ def _score_columns(headers: list[str], rows: list[list[str]], lex: CompiledLexiq
             if c:
                 why.append(f"contenu {c:+.2f}")
             if role in _POSITION:
-                s += 0.1 * (1 - abs(pos - _POSITION[role]))
+                s += 0.15 * (1 - abs(pos - _POSITION[role]))
             col.scores[role] = s + c
             col.reasons[role] = why
     for a, b, c, agree, total in _relations(cols):
@@ -452,6 +477,9 @@ def map_columns(
     table (text per column), the evidence of content and arithmetic."""
     lex = compiled(lexique)
     cols = _score_columns(headers, rows or [], lex)
+    breakdown = _breakdowns(cols)
+    for i in breakdown:
+        cols[i].scores = dict.fromkeys(cols[i].scores, -1.0)
     roles = _assign(cols)
     out = []
     for i, (col, role) in enumerate(zip(cols, roles, strict=True)):
@@ -476,32 +504,37 @@ def map_columns(
             m.multiplier = header_multiplier(col.header)
         if not role and "reliquat" in col.concepts:
             m.role = "reliquat"
+        if i in breakdown:
+            m.role, m.reasons = "ventilation", [breakdown[i]]
         out.append(m)
-    _breakdowns(out, cols)
     return out
 
 
-def _breakdowns(out: list[ColumnMapping], cols: list[_Column]) -> None:
-    """Amount columns left without meaning whose headers differ only by their year, adding up to a
-    typed amount column: a yearly breakdown, understood and not counted."""
-    loose = [m for m in out if m.field is None and m.montants and not m.role and _YEAR.search(m.header)]
-    if len(loose) < 2:
-        return
-    typed = [m for m in out if m.field in AMOUNT_FIELDS]
-    for t in typed:
-        sums = agree = 0
-        for r in range(len(cols[t.index].profile.values)):
-            total = cols[t.index].profile.values[r]
-            parts = [cols[m.index].profile.values[r] for m in loose]
-            if total is None or all(v is None for v in parts):
-                continue
-            sums += 1
-            agree += abs(total - sum(v or 0.0 for v in parts)) <= max(1.0, 0.005 * total)
-        if sums and agree >= 0.7 * sums:
-            for m in loose:
-                m.role = "ventilation"
-                m.reasons = [f"ventilation annuelle de « {t.header} » ({agree}/{sums} lignes)"]
-            return
+def _breakdowns(cols: list[_Column]) -> dict[int, str]:
+    """Amount columns whose headers differ only by their year and whose rows add up to another amount
+    column: a yearly breakdown of it (column index -> the reason), kept out of the assignment."""
+    amount_cols = [i for i, c in enumerate(cols) if c.profile.cells and c.profile.amounts >= 0.6]
+    groups: dict[str, list[int]] = {}
+    for i in amount_cols:
+        if _YEAR.search(cols[i].header):
+            groups.setdefault(" ".join(_words(_YEAR.sub(" ", cols[i].header))), []).append(i)
+    out: dict[int, str] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        for t in (i for i in amount_cols if i not in members):
+            rows = agree = 0
+            for r, total in enumerate(cols[t].profile.values):
+                parts = [cols[m].profile.values[r] for m in members]
+                if total is None or all(v is None for v in parts):
+                    continue
+                rows += 1
+                agree += abs(total - sum(v or 0.0 for v in parts)) <= max(1.0, 0.005 * total)
+            if rows and agree >= 0.7 * rows:
+                for m in members:
+                    out[m] = f"ventilation annuelle de « {cols[t].header} » ({agree}/{rows} lignes)"
+                break
+    return out
 
 
 def mapping_note(m: ColumnMapping) -> str:
