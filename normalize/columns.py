@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -185,6 +185,7 @@ _POSITION = {
 GEOGRAPHIE = "geographie"
 NONE_SCORE = 0.2  # a column takes a meaning only with more evidence than this
 LOW_CONFIDENCE = 0.45
+MAX_ROWS = 40
 _WORDS_STOP = {"de", "du", "des", "la", "le", "les", "l", "d", "et", "en", "pour", "sur", "a", "au", "aux", "par"}
 _STOP_WORDS = _WORDS_STOP | {"un", "une", "ou", "dont", "euros", "eur", "ttc", "ht", "€"}
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
@@ -248,6 +249,11 @@ def _match(entry: list[str], words: list[str]) -> list[int]:
 
 def header_concepts(header: str, lex: CompiledLexique) -> dict[str, list[int]]:
     """The concepts a header holds, each with the positions of the words that carry it."""
+    return {k: list(v) for k, v in _header_concepts(header, lex).items()}
+
+
+@lru_cache(maxsize=4096)
+def _header_concepts(header: str, lex: CompiledLexique) -> dict[str, list[int]]:
     words = _words(header)
     found: dict[str, list[int]] = {}
     for concept, entries in lex.concepts.items():
@@ -320,7 +326,7 @@ def profile(cells: list[str], lex: CompiledLexique, thousands: bool = False) -> 
             w[:1].isupper() or any(x in lex.lieux for x in _words(w)) for w in significant
         )
         places += not body and len(ws) <= 4 and named and not _amount_value(t)
-        statuses += bool(statut(t, lex.lex))
+        statuses += len(ws) <= 20 and bool(statut(t, lex.lex))
         measures += any(w in lex.mesures for w in ws) or "%" in t
         first = fold(t).split()[0] if t.split() else ""
         verbs += len(first) > 4 and first.endswith(("er", "ir", "re")) and first[:1].isalpha()
@@ -420,7 +426,8 @@ def _relations(cols: list[_Column]) -> list[tuple[int, int, int, int, int]]:
 
 
 def _score_columns(headers: list[str], rows: list[list[str]], lex: CompiledLexique) -> list[_Column]:
-    body = [r for r in rows if not _TOTAL_LABEL.match(next((c for c in r if c.strip()), ""))]
+    # forty rows tell a column's content as well as four hundred
+    body = [r for r in rows if not _TOTAL_LABEL.match(next((c for c in r if c.strip()), ""))][:MAX_ROWS]
     cols = []
     for i, h in enumerate(headers):
         cells = [r[i] if i < len(r) else "" for r in body]

@@ -13,23 +13,31 @@ from normalize.lexique import Lexique, builtin_lexique
 from normalize.text import fold
 
 _Entries = list[tuple[str, list[str]]]  # (code, words of one entry)
+_Index = dict[str, _Entries]  # the same, by the first two letters of their first word
 
 
 def _split(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", fold(text).replace("œ", "oe"))
 
 
-_COMPILED: dict[int, tuple[Lexique, tuple[_Entries, _Entries, _Entries]]] = {}
+_COMPILED: dict[int, tuple[Lexique, tuple[_Index, _Index, _Index]]] = {}
 
 
-def _compiled(lex: Lexique) -> tuple[_Entries, _Entries, _Entries]:
+def _index(entries: _Entries) -> _Index:
+    out: _Index = {}
+    for code, e in entries:
+        out.setdefault(e[0][:2], []).append((code, e))
+    return out
+
+
+def _compiled(lex: Lexique) -> tuple[_Index, _Index, _Index]:
     """The lexicon's status entries cut into words (memoised per lexicon object)."""
     memo = _COMPILED.get(id(lex))
     if memo is not None and memo[0] is lex:
         return memo[1]
 
-    def entries(d: dict[str, list[str]]) -> _Entries:
-        return [(code, _split(e)) for code, es in d.items() for e in es if _split(e)]
+    def entries(d: dict[str, list[str]]) -> _Index:
+        return _index([(code, _split(e)) for code, es in d.items() for e in es if _split(e)])
 
     out = entries(lex.statuts), entries(lex.statuts_faibles), entries(lex.evolutions)
     if len(_COMPILED) > 16:
@@ -48,19 +56,22 @@ def _word_is(entry: str, word: str) -> bool:
     return Levenshtein.distance(entry, word[: len(entry)], score_cutoff=1) <= 1 and entry[:2] == word[:2]
 
 
-def _hits(words: list[str], entries: _Entries) -> list[tuple[int, int, str]]:
+def _hits(words: list[str], entries: _Entries | _Index) -> list[tuple[int, int, str]]:
     """Every entry found as a run of consecutive words: (start, end, code), longer runs masking the
     shorter ones they cover (`non demarre` masks `demarre`)."""
+    index = entries if isinstance(entries, dict) else _index(entries)
     found = []
-    for code, e in entries:
-        for i in range(len(words) - len(e) + 1):
+    for i, first in enumerate(words):
+        for code, e in index.get(first[:2], []):
+            if i + len(e) > len(words):
+                continue
             # a one-letter word of an entry (`a lancer`) must be that word exactly
             if all((w == words[i + k]) if len(w) <= 2 else _word_is(w, words[i + k]) for k, w in enumerate(e)):
                 found.append((i, i + len(e), code))
     return [h for h in found if not any(o[0] <= h[0] and h[1] <= o[1] and o[1] - o[0] > h[1] - h[0] for o in found)]
 
 
-def _first(words: list[str], entries: _Entries, order: list[str]) -> str:
+def _first(words: list[str], entries: _Index, order: list[str]) -> str:
     codes = {code for _, _, code in _hits(words, entries)}
     return next((c for c in order if c in codes), "")
 
