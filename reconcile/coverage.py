@@ -44,6 +44,8 @@ def table_not_found(c: Convention) -> list[Flag]:
         if dense >= DENSE_LINES and page not in covered and last_heading and last_heading not in read:
             announced.setdefault(last_heading, page)
     for number, page in announced.items():
+        if page in covered or page + 1 in covered:
+            continue  # a table was read right there, numbered otherwise: the annex is not lost
         flags.append(
             flag(
                 c,
