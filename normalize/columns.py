@@ -449,6 +449,8 @@ def _score_columns(headers: list[str], rows: list[list[str]], lex: CompiledLexiq
         note = f"« {cols[a].header} » = « {cols[b].header} » + « {cols[c].header} » sur {agree}/{total} lignes"
         cols[a].scores["cout_total"] += 0.3
         cols[a].reasons["cout_total"].append("somme des deux autres " + note)
+        for role in ("financement_ami", "cofinancement"):
+            cols[a].scores[role] -= 0.2
         for k in (b, c):
             for role in ("financement_ami", "cofinancement"):
                 cols[k].scores[role] += 0.15
