@@ -43,6 +43,7 @@ def table_not_found(c: Convention) -> list[Flag]:
             last_heading = headings[-1][0]
         if dense >= DENSE_LINES and page not in covered and last_heading and last_heading not in read:
             announced.setdefault(last_heading, page)
+    flags.extend(_rows_lost(c))
     for number, page in announced.items():
         if page in covered or page + 1 in covered:
             continue  # a table was read right there, numbered otherwise: the annex is not lost
@@ -57,6 +58,34 @@ def table_not_found(c: Convention) -> list[Flag]:
             )
         )
     return flags
+
+
+def _rows_lost(c: Convention) -> list[Flag]:
+    """An annex whose header was read but whose rows were not (all, or most of those a page prints)."""
+    out = []
+    for annex in c.annexes:
+        if not any(col.field in AMOUNT_FIELDS for col in annex.columns):
+            continue
+        for page in annex.pages:
+            text = c.page_texts[page - 1] if 0 < page <= len(c.page_texts) else ""
+            printed = sum(1 for line in text.splitlines() if len(_AMOUNT_TOKEN.findall(line)) >= 2)
+            # rows of every annex printed on that page: two tables may share it
+            read = sum(1 for a in c.annexes for ln in a.lines if ln.page == page) + sum(
+                1 for a in c.annexes for t in a.totals if t.provenance.page == page
+            )
+            if (not annex.lines and page == annex.pages[0]) or (printed >= 3 and printed > 2 * read):
+                out.append(
+                    flag(
+                        c,
+                        "TABLE_NOT_FOUND",
+                        f"Annexe {annex.annexe} (page {page}) : l'en-tête du tableau est lu, mais {read} ligne(s) "
+                        f"seulement pour {printed} ligne(s) de montants imprimées ; des montants manquent",
+                        page=page,
+                        annexe=annex.annexe,
+                    )
+                )
+                break
+    return out
 
 
 def _values(annex: Annex, field: AmountField) -> list[Decimal]:
