@@ -436,3 +436,13 @@ def test_lexicon_words_are_folded() -> None:
     for table in (lex.concepts, lex.statuts, lex.evolutions, lex.libelles):
         for entries in table.values():
             assert all(e == fold(e) for e in entries)
+
+
+def test_header_read_but_rows_lost() -> None:
+    """A table whose header is read and whose rows are not: the amount lines its page prints are lost."""
+    page = "\n".join(f"Action {i}   50 000 €   30 000 €   20 000 €" for i in range(6))
+    texts = [""] * 6 + [page, ""]
+    keys = ["pilote", "action", "cout", "ami", "cof"]
+    conv = _convention([page_table([HEAD[k] for k in keys], [])], texts)
+    assert _codes(conv) == [("TABLE_NOT_FOUND", "alerte", "2")]
+    assert _codes(_convention([_table(keys)], [""] * 6 + ["\n".join(page.splitlines()[:3]), ""])) == []
