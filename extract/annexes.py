@@ -7,7 +7,7 @@ import re
 from models import BBox, PageTable, RawAnnex, RawLine, RawRow
 from models.table import ColumnMapping
 from normalize.amounts import parse_amount
-from normalize.columns import map_columns, mapping_note
+from normalize.columns import cell_amount, map_columns, mapping_note
 from normalize.lexique import Lexique
 
 AMOUNT_COLUMNS = ("cout_total", "financement_ami", "cofinancement")
@@ -83,6 +83,18 @@ def _to_line(row: RawRow, columns: list[ColumnMapping], kind: str) -> RawLine:
         if cell.min_conf is not None:
             line.conf[c.field] = cell.min_conf
     return line
+
+
+def _header_leftover(row: RawRow, columns: list[ColumnMapping]) -> bool:
+    """A row with no action, pilot or number and no amount, only words under amount columns (`(€)`,
+    `programme 177 sollicitée 2025`): the end of a header cell left below it, not an action."""
+    named = any(
+        cell.text for c, cell in zip(columns, row.cells, strict=False) if c.field in ("action", "pilote", "numero")
+    )
+    amounts = [
+        cell.text for c, cell in zip(columns, row.cells, strict=False) if c.field in AMOUNT_COLUMNS and cell.text
+    ]
+    return not named and bool(amounts) and all(cell_amount(a) is None for a in amounts)
 
 
 def _continues(row: RawRow, columns: list[ColumnMapping]) -> bool:
@@ -170,8 +182,9 @@ def tables_to_annexes(tables: list[PageTable], lexique: Lexique | None = None) -
             if k == 0 and first_continues and annex.lines and kind == "action" and _continues(row, annex.columns):
                 _append(annex.lines[-1], row, annex.columns)
                 continue
-            if kind == "action" and not any(
-                cell.text for c, cell in zip(annex.columns, row.cells, strict=False) if c.field
+            if kind == "action" and (
+                not any(cell.text for c, cell in zip(annex.columns, row.cells, strict=False) if c.field)
+                or _header_leftover(row, annex.columns)
             ):
                 t.report.dropped.append(f"page {row.page} : ligne sans colonne reconnue")
                 continue

@@ -302,6 +302,11 @@ def _amount_value(text: str, thousands: bool = False) -> float | None:
     return float(v) if v is not None else None
 
 
+def cell_amount(text: str) -> float | None:
+    """The amount a cell holds when the cell is one (not an amount inside a sentence), else None."""
+    return _amount_value(text)
+
+
 def profile(cells: list[str], lex: CompiledLexique, thousands: bool = False) -> Profile:
     """The content evidence of one column (total rows left out by the caller; `thousands`: a k€ header)."""
     from normalize.statuses import statut
