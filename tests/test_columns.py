@@ -446,3 +446,12 @@ def test_header_read_but_rows_lost() -> None:
     conv = _convention([page_table([HEAD[k] for k in keys], [])], texts)
     assert _codes(conv) == [("TABLE_NOT_FOUND", "alerte", "2")]
     assert _codes(_convention([_table(keys)], [""] * 6 + ["\n".join(page.splitlines()[:3]), ""])) == []
+
+
+def test_end_of_a_header_cell_is_no_action() -> None:
+    """`programme 177 sollicitée 2025 (€)` left under the header by the table finder is not a row."""
+    keys = ["pilote", "action", "cout", "ami", "cof"]
+    leftover = ["", "", "(€)", "programme 177 sollicitée 2025 (€)", "(€)"]
+    t = page_table([HEAD[k] for k in keys], [leftover, *[[r[k] for k in keys] for r in ROWS]])
+    conv = _convention([t])
+    assert [ln.action for ln in conv.annexes[0].lines] == [r["action"] for r in ROWS]
