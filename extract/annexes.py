@@ -7,7 +7,8 @@ import re
 from models import BBox, PageTable, RawAnnex, RawLine, RawRow
 from models.table import ColumnMapping
 from normalize.amounts import parse_amount
-from normalize.columns import map_columns
+from normalize.columns import cell_amount, map_columns, mapping_note
+from normalize.lexique import Lexique
 
 AMOUNT_COLUMNS = ("cout_total", "financement_ami", "cofinancement")
 # cells that a new action row fills on its first line; a row with none of them continues the one above
@@ -84,6 +85,18 @@ def _to_line(row: RawRow, columns: list[ColumnMapping], kind: str) -> RawLine:
     return line
 
 
+def _header_leftover(row: RawRow, columns: list[ColumnMapping]) -> bool:
+    """A row with no action, pilot or number and no amount, only words under amount columns (`(€)`,
+    `programme 177 sollicitée 2025`): the end of a header cell left below it, not an action."""
+    named = any(
+        cell.text for c, cell in zip(columns, row.cells, strict=False) if c.field in ("action", "pilote", "numero")
+    )
+    amounts = [
+        cell.text for c, cell in zip(columns, row.cells, strict=False) if c.field in AMOUNT_COLUMNS and cell.text
+    ]
+    return not named and bool(amounts) and all(cell_amount(a) is None for a in amounts)
+
+
 def _continues(row: RawRow, columns: list[ColumnMapping]) -> bool:
     """A row with text but none of the cells a new row starts with: the rest of the row above."""
     keys = [
@@ -113,15 +126,30 @@ def _append(prev: RawLine, row: RawRow, columns: list[ColumnMapping]) -> None:
         prev.pages.append(row.page)
 
 
-def tables_to_annexes(tables: list[PageTable]) -> list[RawAnnex]:
-    """Page tables grouped into annexes, in reading order."""
+def _columns(
+    t: PageTable, body: list[RawRow], current: RawAnnex | None, lexique: Lexique | None
+) -> list[ColumnMapping]:
+    """The meaning of a table's columns, from its header and body; a header repeated on the next page
+    keeps the meaning read on the first one."""
+    headers = [c.text for c in t.header]
+    if current is not None and [" ".join(h.split()) for h in headers] == [
+        " ".join(c.header.split()) for c in current.columns
+    ]:
+        return current.columns
+    columns = map_columns(headers, [[c.text for c in r.cells] for r in body], lexique)
+    t.report.notes.extend(mapping_note(c) for c in columns)
+    return columns
+
+
+def tables_to_annexes(tables: list[PageTable], lexique: Lexique | None = None) -> list[RawAnnex]:
+    """Page tables grouped into annexes, in reading order (`lexique`: the concept words of column meaning)."""
     annexes: list[RawAnnex] = []
     current: RawAnnex | None = None
     for t in tables:
         number = annex_number(t.title)
         body = [r for r in t.rows if r.kind == "body"]
         if t.header:
-            columns = map_columns([c.text for c in t.header])
+            columns = _columns(t, body, current, lexique)
             same = current is not None and [c.field for c in columns] == [c.field for c in current.columns]
             if number is None and same and current is not None:
                 current.reports.append(t.report)
@@ -154,8 +182,9 @@ def tables_to_annexes(tables: list[PageTable]) -> list[RawAnnex]:
             if k == 0 and first_continues and annex.lines and kind == "action" and _continues(row, annex.columns):
                 _append(annex.lines[-1], row, annex.columns)
                 continue
-            if kind == "action" and not any(
-                cell.text for c, cell in zip(annex.columns, row.cells, strict=False) if c.field
+            if kind == "action" and (
+                not any(cell.text for c, cell in zip(annex.columns, row.cells, strict=False) if c.field)
+                or _header_leftover(row, annex.columns)
             ):
                 t.report.dropped.append(f"page {row.page} : ligne sans colonne reconnue")
                 continue

@@ -20,6 +20,8 @@ FlagCode = Literal[
     "MISSING_FIELD",
     "NO_TOTAL_ROW",
     "EXTRACTION_FAILED",
+    "TABLE_NOT_FOUND",
+    "COLUMN_UNRECOGNISED",
 ]
 
 

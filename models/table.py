@@ -77,6 +77,10 @@ class ColumnMapping(BaseModel):
     nature: Nature = ""
     periode: str = ""
     multiplier: int = 1  # 1000 when the header gives the column's unit as k€ (`Coût total (k€)`)
+    confidence: float = 1.0  # how sure the mapping is (0-1), from the margin over its rivals
+    role: str = ""  # what the column was understood as: a field, `geographie`, `reliquat`, `ventilation`
+    montants: bool = False  # the column holds amounts
+    reasons: list[str] = []  # the evidence behind the meaning (header concepts, content, arithmetic)
 
 
 class RawAnnex(BaseModel):

@@ -6,6 +6,7 @@ import re
 
 from models import ActionLine, Amount, Annex, Parties, Provenance, RawAnnex, RawLine, TotalRow
 from normalize.amounts import parse_amount
+from normalize.lexique import Lexique
 from normalize.pilots import canonical_pilots
 from normalize.statuses import evolution, statut
 from normalize.text import join_lines
@@ -38,7 +39,9 @@ def _provenance(line: RawLine, fichier: str, sha: str, raw: str, field: str | No
     return Provenance(file=fichier, sha256=sha, page=line.page, bbox=box, raw=raw, extractor="table")
 
 
-def raw_to_annex(raw: RawAnnex, parties: Parties, fichier: str, sha: str, words: set[str]) -> Annex:
+def raw_to_annex(
+    raw: RawAnnex, parties: Parties, fichier: str, sha: str, words: set[str], lexique: Lexique | None = None
+) -> Annex:
     """One annex with its action lines (normalised) and total rows."""
     ami = next((c for c in raw.columns if c.field == "financement_ami"), None)
     multiplier = {c.field: c.multiplier for c in raw.columns if c.field}
@@ -78,8 +81,8 @@ def raw_to_annex(raw: RawAnnex, parties: Parties, fichier: str, sha: str, words:
             description=text["description"],
             indicateurs=text["indicateurs"],
             statut_brut=text["statut"],
-            statut=statut(text["statut"]),
-            evolution_financement=evolution(text["statut"]),
+            statut=statut(text["statut"], lexique),
+            evolution_financement=evolution(text["statut"], lexique),
             cout_total=amount["cout_total"],
             financement_ami=amount["financement_ami"],
             cofinancement=cofin,

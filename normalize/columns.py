@@ -1,167 +1,19 @@
-"""Column meaning: each header cell mapped to a contract field by fuzzy matching."""
+"""Column meaning from evidence: header concept words, column content and arithmetic between amount
+columns, weighed together and settled by one assignment over all the columns of a table."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 
+import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from models import ColumnMapping
 from models.table import Nature
+from normalize.lexique import Lexique, builtin_lexique
 from normalize.text import fold
-
-# Wordings seen for each field; matching is token-wise and tolerant, so new wordings that share
-# their key words (and OCR misreadings of them) are understood too.
-VOCABULARY: dict[str, tuple[str, ...]] = {
-    "numero": ("n°", "no", "numero", "num", "numero de l'action", "ref", "reference", "fiche", "code"),
-    "pilote": (
-        "pilote",
-        "pilotes",
-        "pilote de l'action",
-        "territoire",
-        "porteur",
-        "porteur de projet",
-        "maitre d'ouvrage",
-        "structure pilote",
-        "operateur",
-        "pilotage",
-        "responsable",
-        "chef de file",
-        "maitre d'oeuvre",
-        "structure responsable",
-    ),
-    "action": (
-        "action",
-        "actions",
-        "intitule de l'action",
-        "intitule",
-        "action et objectif",
-        "nom de l'action",
-        "libelle de l'action",
-        "titre de l'action",
-        "libelle",
-        "fiche action",
-        "titre",
-    ),
-    "objectif": (
-        "objectif",
-        "objectifs",
-        "objectif de l'action",
-        "objectifs de l'action",
-        "objectifs poursuivis",
-        "finalite",
-    ),
-    "description": (
-        "description",
-        "description de l'action",
-        "contenu de l'action",
-        "contenu",
-        "modalites",
-        "descriptif",
-        "modalites de mise en oeuvre",
-        "detail de l'action",
-    ),
-    "indicateurs": (
-        "resultats attendus et indicateurs",
-        "indicateurs de resultat",
-        "indicateurs de suivi",
-        "indicateurs",
-        "resultats attendus",
-        "indicateurs d'evaluation",
-        "resultats attendus et indicateurs de suivi",
-        "criteres d'evaluation",
-        "livrables",
-    ),
-    "statut": ("statut", "statut de l'action", "etat d'avancement", "avancement", "etat de l'action", "etat"),
-    "cout_total": (
-        "cout total",
-        "cout total de l'action",
-        "cout de l'action",
-        "budget total",
-        "cout global",
-        "budget de l'action",
-        "montant total de l'action",
-        "cout previsionnel",
-        "budget global",
-        "budget previsionnel",
-        "budget",
-        "cout",
-        "montant global",
-        "total des depenses",
-        "depenses prevues",
-        # a `Total` column beside the AMI and co-financing columns: the action's whole cost
-        "total",
-    ),
-    "financement_ami": (
-        "financement ami",
-        "subvention ami",
-        "credits etat",
-        "participation etat",
-        "montant ami",
-        "financement demande",
-        "financement sollicite",
-        "contribution de l'etat",
-        "aide de l'etat",
-        "subvention etat",
-        "credits ami",
-        "dotation ami",
-        "subvention",
-        "financement de l'etat",
-        "montant demande",
-        "montant sollicite",
-        "credits sollicites",
-        "part etat",
-        "financement dihal",
-        "credits logement d'abord",
-        "financement logement d'abord",
-        # a column headed by the programme alone ("AMI 2025", "Budget AMI"): the State's share
-        "ami",
-        "budget ami",
-        "dihal",
-        # `Financement 2025` beside a `Cofinancement` column: the State's funding
-        "financement",
-    ),
-    "cofinancement": (
-        "cofinancements",
-        "cofinancement",
-        "cofinancements locaux",
-        "co-financement",
-        "autres financements",
-        "financements partenaires",
-        "part collectivite",
-        "cofinancement local",
-        "financements locaux",
-        "participation locale",
-        "autofinancement",
-        "financements complementaires",
-        "part des partenaires",
-        "apport de la collectivite",
-        "part epci",
-        "contrepartie",
-    ),
-    "sources_cofinancement": (
-        "sources cofinancements",
-        "source du cofinancement",
-        "sources",
-        "sources des cofinancements",
-        "financeurs",
-        "origine des cofinancements",
-        "cofinanceurs",
-        "source",
-        "partenaires financeurs",
-        "origine des fonds",
-    ),
-    "commentaire": (
-        "commentaires",
-        "commentaire",
-        "observations",
-        "observation",
-        "remarques",
-        "precisions",
-        "remarque",
-        "notes",
-    ),
-}
 
 _STOP = {
     "de",
@@ -253,16 +105,19 @@ def _same(a: str, b: str) -> bool:
     return Levenshtein.distance(a, b, score_cutoff=budget) <= budget and a[:3] == b[:3]
 
 
-_VOCAB_TOKENS = {f: [_tokens(w) for w in ws] for f, ws in VOCABULARY.items()}
+@cache
+def _label_tokens() -> dict[str, list[list[str]]]:
+    return {f: [_tokens(w) for w in ws] for f, ws in builtin_lexique().libelles.items()}
 
 
 def field_scores(header: str) -> dict[str, float]:
-    """Score (0-100) of each field for one header text."""
+    """Score (0-100) of each field for one header text, by the whole header labels of the lexicon
+    (`[libelles]`): what finds header lines, not what decides a column's meaning."""
     htoks = _tokens(header)
     scores: dict[str, float] = {}
     if not htoks:
         return scores
-    for field, wordings in _VOCAB_TOKENS.items():
+    for fld, wordings in _label_tokens().items():
         best = 0.0
         for wt in wordings:
             if not wt:
@@ -282,7 +137,7 @@ def field_scores(header: str) -> dict[str, float]:
                     score += 5
                 best = max(best, score)
         if best:
-            scores[field] = best
+            scores[fld] = best
     return scores
 
 
@@ -295,27 +150,412 @@ def header_hits(text: str) -> set[str]:
     return {f for f, s in field_scores(text).items() if s >= HIT_SCORE}
 
 
-def map_columns(headers: list[str]) -> list[ColumnMapping]:
-    """One mapping per header cell; each field is given to at most one column, best score first."""
-    scored = [(s, i, f) for i, h in enumerate(headers) for f, s in field_scores(h).items()]
-    scored.sort(key=lambda t: (-t[0], t[1]))
-    taken: dict[int, tuple[str, float]] = {}
-    used: set[str] = set()
-    for s, i, f in scored:
-        if i in taken or f in used or s < 84:
-            continue
-        taken[i] = (f, s)
-        used.add(f)
+# ---------------------------------------------------------------- meaning from evidence
+
+FIELDS = (
+    "numero",
+    "pilote",
+    "action",
+    "objectif",
+    "description",
+    "indicateurs",
+    "statut",
+    "cout_total",
+    "financement_ami",
+    "cofinancement",
+    "sources_cofinancement",
+    "commentaire",
+)
+AMOUNT_FIELDS = ("cout_total", "financement_ami", "cofinancement")
+# where each field usually stands, from the left (0) to the right (1) of an annex table: a weak prior
+_POSITION = {
+    "numero": 0.0,
+    "pilote": 0.12,
+    "action": 0.22,
+    "objectif": 0.32,
+    "description": 0.42,
+    "indicateurs": 0.52,
+    "statut": 0.6,
+    "cout_total": 0.66,
+    "financement_ami": 0.76,
+    "cofinancement": 0.84,
+    "sources_cofinancement": 0.9,
+    "commentaire": 1.0,
+}
+GEOGRAPHIE = "geographie"
+NONE_SCORE = 0.2  # a column takes a meaning only with more evidence than this
+LOW_CONFIDENCE = 0.45
+MAX_ROWS = 40
+_WORDS_STOP = {"de", "du", "des", "la", "le", "les", "l", "d", "et", "en", "pour", "sur", "a", "au", "aux", "par"}
+_STOP_WORDS = _WORDS_STOP | {"un", "une", "ou", "dont", "euros", "eur", "ttc", "ht", "€"}
+_YEAR = re.compile(r"\b(19|20)\d\d\b")
+_AMOUNT_CELL = re.compile(r"^[-+]?\s*\d[\d\s\u00a0\u202f.,']*\s*(k\s?€|m\s?€|€|eur(os)?|keur)?\s*$", re.IGNORECASE)
+_NUMBER_CELL = re.compile(r"^\s*(n°\s*)?[a-z]?\d{1,2}([.\-/]\d{1,2}){0,2}[a-z]?\s*[.)-]?\s*$", re.IGNORECASE)
+# a `(k€)` the OCR read slightly wrong (`(kE)`, `(k6)`, `(k)`): the numbers below are still amounts
+_DAMAGED_THOUSANDS = re.compile(r"\(\s*k\s*[^\s)]{0,2}\s*\)|\bk\s?(e|c|6|eur)\b")
+_TOTAL_LABEL = re.compile(r"^\s*(sous[- ]?)?(total|totaux|montant\s+total|reliquat|solde)\b", re.IGNORECASE)
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,7}\b")
+
+
+def _words(text: str) -> list[str]:
+    """Words of a header or cell, folded and stemmed, `n°` kept, words cut by a line-break hyphen mended."""
+    t = re.sub(r"([a-z])-\s+([a-z])", r"\1\2", fold(text).replace("œ", "oe").replace("æ", "ae"))
+    t = t.replace("co-fin", "cofin").replace("n°", " n° ").replace("€", " € ")
     out = []
+    for m in re.finditer(r"n°|€|([a-z]+)(\.(?![a-z0-9]))?", t):
+        x = m.group(0)
+        if x in ("n°", "€"):
+            out.append(x)
+            continue
+        word = m.group(1)
+        if word in _STOP_WORDS or len(word) <= 1:
+            continue
+        out.append(word + "." if m.group(2) and len(word) >= 3 else _stem(word))
+    return out
+
+
+class CompiledLexique:
+    """A lexicon with its entries cut into stemmed words, ready to match headers and cells."""
+
+    def __init__(self, lex: Lexique) -> None:
+        self.lex = lex
+        self.concepts = {c: [w for e in es if (w := _words(e))] for c, es in lex.concepts.items()}
+        self.champs = lex.champs
+        self.organismes = {x for e in lex.contenus.get("organismes", []) for x in _words(e)}
+        self.lieux = {x for e in lex.contenus.get("lieux", []) for x in _words(e)}
+        self.mesures = {x for e in lex.contenus.get("mesures", []) for x in _words(e)} | {"%"}
+
+
+@cache
+def _builtin_compiled() -> CompiledLexique:
+    return CompiledLexique(builtin_lexique())
+
+
+def compiled(lex: Lexique | None) -> CompiledLexique:
+    """The compiled form of a lexicon (the built-in one compiled once)."""
+    return _builtin_compiled() if lex is None or lex is builtin_lexique() else CompiledLexique(lex)
+
+
+def _match(entry: list[str], words: list[str]) -> list[int]:
+    """Indexes of the header words that hold every word of an entry, or [] when one is missing."""
+    used: list[int] = []
+    for t in entry:
+        j = next((j for j, h in enumerate(words) if j not in used and (_same(t, h) or _same(h, t))), None)
+        if j is None:
+            return []
+        used.append(j)
+    return used
+
+
+def header_concepts(header: str, lex: CompiledLexique) -> dict[str, list[int]]:
+    """The concepts a header holds, each with the positions of the words that carry it."""
+    return {k: list(v) for k, v in _header_concepts(header, lex).items()}
+
+
+@lru_cache(maxsize=4096)
+def _header_concepts(header: str, lex: CompiledLexique) -> dict[str, list[int]]:
+    words = _words(header)
+    found: dict[str, list[int]] = {}
+    for concept, entries in lex.concepts.items():
+        for e in entries:
+            where = _match(e, words)
+            if where:
+                found.setdefault(concept, [])
+                found[concept] = sorted(set(found[concept]) | set(where))
+    return found
+
+
+@dataclass
+class Profile:
+    """What a column's body cells look like."""
+
+    cells: int = 0
+    amounts: float = 0.0  # share of cells that are an amount and nothing else
+    numbers: float = 0.0  # share of short numbers (`1`, `2.3`, `A1`)
+    bodies: float = 0.0  # share of cells naming a body (acronym, `Ville de …`, `CCAS`)
+    places: float = 0.0  # share of short cells naming a place and no body
+    statuses: float = 0.0  # share of cells that read as a status
+    measures: float = 0.0  # share of cells naming a measure (`Nombre de …`, `Taux de …`, `%`)
+    verbs: float = 0.0  # share of cells opening on an infinitive (`Animer …`, `Réduire …`): an aim
+    filled: float = 1.0  # share of rows where the column is filled
+    length: float = 0.0  # mean number of words
+    values: list[float | None] = field(default_factory=list)  # amount per body row (None when not one)
+
+
+_UNIT_AFTER = re.compile(r"^\s*[-+]?\d[\d\s\u00a0\u202f.,']*(k\s?€|m\s?€|€|eur\b|euros?\b|keur\b)", re.IGNORECASE)
+_BARE_NUMBER = re.compile(r"^\s*[-+]?\d[\d\s\u00a0\u202f.,']*\s*($|\(|[-–/;*])")
+_PLACEHOLDER = re.compile(r"^[\s\-–—/.*x0€]*$|^(neant|sans objet|nc|n/a|na)$", re.IGNORECASE)
+
+
+def _amount_value(text: str, thousands: bool = False) -> float | None:
+    """The amount a cell holds when it is one (a number, its unit, a parenthesised source), else None."""
+    from normalize.amounts import parse_amount
+
+    t = text.strip()
+    unit = _UNIT_AFTER.match(t)
+    if not t or _YEAR.fullmatch(t) or not (unit or _BARE_NUMBER.match(t)):
+        return None
+    digits = len(re.sub(r"\D", "", t.split("(")[0]))
+    if not unit and not thousands and digits < 3 and not re.search(r"\d,\d", t):
+        return None
+    v = parse_amount(t.split("(")[0]).value
+    return float(v) if v is not None else None
+
+
+def cell_amount(text: str) -> float | None:
+    """The amount a cell holds when the cell is one (not an amount inside a sentence), else None."""
+    return _amount_value(text)
+
+
+def profile(cells: list[str], lex: CompiledLexique, thousands: bool = False) -> Profile:
+    """The content evidence of one column (total rows left out by the caller; `thousands`: a k€ header)."""
+    from normalize.statuses import statut
+
+    p = Profile(values=[_amount_value(c, thousands) for c in cells])
+    texts = [c for c in cells if c.strip() and not _PLACEHOLDER.match(fold(c))]
+    p.cells = len(texts)
+    if not texts:
+        return p
+    n = len(texts)
+    p.amounts = sum(v is not None for v in p.values) / n
+    p.numbers = sum(bool(_NUMBER_CELL.match(t)) for t in texts) / n
+    bodies = places = statuses = measures = verbs = 0
+    p.filled = n / max(1, len(cells))
+    for t in texts:
+        ws = _words(t)
+        body = bool(_ACRONYM.search(t)) or any(w in lex.organismes for w in ws)
+        bodies += body
+        # a place: a few words, each significant one a proper noun or a word of places (`Quartier Nord`)
+        significant = [w for w in re.findall(r"[\w'-]+", t) if len(w) > 3 or w[:1].isupper()]
+        named = bool(significant) and all(
+            w[:1].isupper() or any(x in lex.lieux for x in _words(w)) for w in significant
+        )
+        places += not body and len(ws) <= 4 and named and not _amount_value(t)
+        statuses += len(ws) <= 20 and bool(statut(t, lex.lex))
+        measures += any(w in lex.mesures for w in ws) or "%" in t
+        first = fold(t).split()[0] if t.split() else ""
+        verbs += len(first) > 4 and first.endswith(("er", "ir", "re")) and first[:1].isalpha()
+    p.bodies, p.places, p.statuses = bodies / n, places / n, statuses / n
+    p.measures, p.verbs = measures / n, verbs / n
+    p.length = sum(len(t.split()) for t in texts) / n
+    return p
+
+
+def _content_score(role: str, p: Profile) -> float:
+    """How well a column's content fits a role (0 when the column is empty)."""
+    if not p.cells:
+        return 0.0
+    text_like = 1.0 - p.amounts
+    if role in AMOUNT_FIELDS:
+        # the State's funding is what every annex of actions holds: an amount column is it first
+        return 0.5 * p.amounts - 0.5 * text_like + (0.1 * p.amounts if role == "financement_ami" else 0.0)
+    if role == "numero":
+        return 0.5 * p.numbers - 0.4 * (1 - p.numbers)
+    penalty = -0.5 * p.amounts - 0.3 * p.numbers
+    long_text = p.length > 12
+    if role == "pilote":
+        return penalty + 0.35 * p.bodies - 0.35 * p.places - (0.3 if long_text else 0.0)
+    if role == GEOGRAPHIE:
+        return penalty + 0.35 * p.places - 0.35 * p.bodies - (0.3 if long_text else 0.0)
+    if role == "statut":
+        return penalty + 0.5 * p.statuses - 0.2 * (1 - p.statuses)
+    penalty -= 0.1 * p.statuses
+    if role == "action":
+        # every annex of actions names its actions: a text column is that first
+        return penalty + (0.2 if p.length >= 3 else -0.05) + 0.05 * p.verbs - 0.15 * p.measures
+    if role == "objectif":
+        return penalty + 0.15 * p.verbs - 0.15 * p.measures + (0.05 if p.length >= 4 else -0.05)
+    if role == "description":
+        return penalty + (0.2 if long_text else -0.05) - 0.15 * p.measures
+    if role == "indicateurs":
+        return penalty + 0.4 * p.measures - 0.1 * p.verbs
+    if role == "sources_cofinancement":
+        return penalty + (0.3 * p.bodies if p.length <= 8 else -0.2)
+    if role == "commentaire":
+        return penalty + 0.3 * (1 - p.filled) - 0.1 * p.bodies
+    return penalty
+
+
+@dataclass
+class _Column:
+    header: str
+    concepts: dict[str, list[int]]
+    profile: Profile
+    scores: dict[str, float] = field(default_factory=dict)
+    reasons: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _header_score(role: str, col: _Column, lex: CompiledLexique) -> tuple[float, list[str]]:
+    weights = lex.champs.get(role, {})
+    score = 0.0
+    why = []
+    lead = False
+    for concept, where in col.concepts.items():
+        w = weights.get(concept, 0.0)
+        if w:
+            score += w
+            why.append(f"{concept} {w:+.2f}")
+            lead = lead or (w >= 0.5 and 0 in where)
+    if lead:
+        score += 0.08  # the header's first word leads: "Sources cofinancements" is a source
+    if role in AMOUNT_FIELDS and (_YEAR.search(col.header) or "€" in col.header or header_multiplier(col.header) > 1):
+        score += 0.05
+        why.append("année ou unité")
+    return score, why
+
+
+def _relations(cols: list[_Column]) -> list[tuple[int, int, int, int, int]]:
+    """Triples of amount columns (total, part, part) whose rows add up: (a, b, c, agreeing rows, rows)."""
+    amount_cols = [i for i, c in enumerate(cols) if c.profile.cells and c.profile.amounts >= 0.6]
+    found = []
+    for a in amount_cols:
+        others = [i for i in amount_cols if i != a]
+        for x in range(len(others)):
+            for y in range(x + 1, len(others)):
+                b, c = others[x], others[y]
+                agree = rows = 0
+                for va, vb, vc in zip(
+                    cols[a].profile.values, cols[b].profile.values, cols[c].profile.values, strict=False
+                ):
+                    if va is None or (vb is None and vc is None):
+                        continue
+                    rows += 1
+                    agree += abs(va - (vb or 0.0) - (vc or 0.0)) <= max(1.0, 0.005 * va)
+                if (
+                    rows >= 2
+                    and agree >= 0.7 * rows
+                    and all(sum(v is not None for v in cols[k].profile.values) for k in (b, c))
+                ):
+                    found.append((a, b, c, agree, rows))
+    return found
+
+
+def _score_columns(headers: list[str], rows: list[list[str]], lex: CompiledLexique) -> list[_Column]:
+    # forty rows tell a column's content as well as four hundred
+    body = [r for r in rows if not _TOTAL_LABEL.match(next((c for c in r if c.strip()), ""))][:MAX_ROWS]
+    cols = []
     for i, h in enumerate(headers):
-        field, score = taken.get(i, ("", 0.0))
-        m = ColumnMapping(index=i, header=h, field=field or None, score=score)
-        if field == "financement_ami":
-            m.nature, m.periode = ami_nature(h), ami_period(h)
-        if field in ("cout_total", "financement_ami", "cofinancement"):
-            m.multiplier = header_multiplier(h)
+        cells = [r[i] if i < len(r) else "" for r in body]
+        prof = profile(cells, lex, header_multiplier(h) > 1 or bool(_DAMAGED_THOUSANDS.search(fold(h))))
+        cols.append(_Column(header=h, concepts=header_concepts(h, lex), profile=prof))
+    n = len(cols)
+    for i, col in enumerate(cols):
+        pos = i / (n - 1) if n > 1 else 0.5
+        for role in (*FIELDS, GEOGRAPHIE):
+            s, why = _header_score(role, col, lex)
+            c = _content_score(role, col.profile)
+            if c:
+                why.append(f"contenu {c:+.2f}")
+            if role in _POSITION:
+                s += 0.15 * (1 - abs(pos - _POSITION[role]))
+            col.scores[role] = s + c
+            col.reasons[role] = why
+    for a, b, c, agree, total in _relations(cols):
+        note = f"« {cols[a].header} » = « {cols[b].header} » + « {cols[c].header} » sur {agree}/{total} lignes"
+        cols[a].scores["cout_total"] += 0.3
+        cols[a].reasons["cout_total"].append("somme des deux autres " + note)
+        for role in ("financement_ami", "cofinancement"):
+            cols[a].scores[role] -= 0.2
+        for k in (b, c):
+            for role in ("financement_ami", "cofinancement"):
+                cols[k].scores[role] += 0.15
+                cols[k].reasons[role].append("part du coût " + note)
+            cols[k].scores["cout_total"] -= 0.3
+    return cols
+
+
+def _assign(cols: list[_Column]) -> list[str | None]:
+    """One assignment over all columns: each field to at most one column, geography and nothing to any."""
+    n = len(cols)
+    if not n:
+        return []
+    options: list[str | None] = [*FIELDS, *([GEOGRAPHIE] * n), *([None] * n)]
+    cost = np.zeros((n, len(options)))
+    for i, col in enumerate(cols):
+        for j, role in enumerate(options):
+            cost[i, j] = -(col.scores[role] if role is not None else NONE_SCORE)
+    from scipy.optimize import linear_sum_assignment  # imported here: `import normalize` stays light
+
+    rows, chosen = linear_sum_assignment(cost)
+    out: list[str | None] = [None] * n
+    for i, j in zip(rows, chosen, strict=True):
+        role = options[j]
+        out[i] = role if role is not None and cols[i].scores[role] > NONE_SCORE else None
+    return out
+
+
+def map_columns(
+    headers: list[str], rows: list[list[str]] | None = None, lexique: Lexique | None = None
+) -> list[ColumnMapping]:
+    """One mapping per header cell, with its confidence and reasons; `rows` are the body cells of the
+    table (text per column), the evidence of content and arithmetic."""
+    lex = compiled(lexique)
+    cols = _score_columns(headers, rows or [], lex)
+    breakdown = _breakdowns(cols)
+    for i in breakdown:
+        cols[i].scores = dict.fromkeys(cols[i].scores, -1.0)
+    roles = _assign(cols)
+    out = []
+    for i, (col, role) in enumerate(zip(cols, roles, strict=True)):
+        fld = role if role in FIELDS else None
+        best = col.scores.get(role, NONE_SCORE) if role else NONE_SCORE
+        rivals = [s for r, s in col.scores.items() if r != role] + ([NONE_SCORE] if role else [])
+        margin = best - max(rivals, default=0.0)
+        confidence = round(max(0.0, min(1.0, best)) * min(1.0, 0.5 + margin), 3) if role else 0.0
+        m = ColumnMapping(
+            index=i,
+            header=col.header,
+            field=fld,
+            score=round(100 * max(0.0, min(1.0, best)), 1) if role else 0.0,
+            confidence=confidence,
+            role=role or "",
+            montants=col.profile.cells > 0 and col.profile.amounts >= 0.5,
+            reasons=col.reasons.get(role, []) if role else [],
+        )
+        if fld == "financement_ami":
+            m.nature, m.periode = ami_nature(col.header), ami_period(col.header)
+        if fld in AMOUNT_FIELDS or m.montants:
+            m.multiplier = header_multiplier(col.header)
+        if not role and "reliquat" in col.concepts:
+            m.role = "reliquat"
+        if i in breakdown:
+            m.role, m.reasons = "ventilation", [breakdown[i]]
         out.append(m)
     return out
+
+
+def _breakdowns(cols: list[_Column]) -> dict[int, str]:
+    """Amount columns whose headers differ only by their year and whose rows add up to another amount
+    column: a yearly breakdown of it (column index -> the reason), kept out of the assignment."""
+    amount_cols = [i for i, c in enumerate(cols) if c.profile.cells and c.profile.amounts >= 0.6]
+    groups: dict[str, list[int]] = {}
+    for i in amount_cols:
+        if _YEAR.search(cols[i].header):
+            groups.setdefault(" ".join(_words(_YEAR.sub(" ", cols[i].header))), []).append(i)
+    out: dict[int, str] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        for t in (i for i in amount_cols if i not in members):
+            rows = agree = 0
+            for r, total in enumerate(cols[t].profile.values):
+                parts = [cols[m].profile.values[r] for m in members]
+                if total is None or all(v is None for v in parts):
+                    continue
+                rows += 1
+                agree += abs(total - sum(v or 0.0 for v in parts)) <= max(1.0, 0.005 * total)
+            if rows and agree >= 0.7 * rows:
+                for m in members:
+                    out[m] = f"ventilation annuelle de « {cols[t].header} » ({agree}/{rows} lignes)"
+                break
+    return out
+
+
+def mapping_note(m: ColumnMapping) -> str:
+    """One line of the parsing report for a column: its meaning, confidence and reasons."""
+    what = m.field or m.role or "sans sens reconnu"
+    why = "; ".join(m.reasons) if m.reasons else "aucun indice"
+    return f"colonne {m.index + 1} « {m.header} » → {what} (confiance {m.confidence:.2f} : {why})"
 
 
 _THOUSANDS = re.compile(r"\bk\s?(?:€|eur\b|euros?\b)|\bkeur\b|\bmilliers? d'?\s?(?:€|euros?\b)|\ben milliers\b")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-"})
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
@@ -15,8 +16,10 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=16384)
 def fold(text: str) -> str:
-    """Lower-case, accent-free, one kind of dash and apostrophe, whitespace collapsed."""
+    """Lower-case, accent-free, one kind of dash and apostrophe, whitespace collapsed (memoised: a cell
+    is folded by several readers)."""
     return " ".join(strip_accents(text).translate(_DASHES).translate(_QUOTES).casefold().split())
 
 

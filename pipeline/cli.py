@@ -43,6 +43,7 @@ _OPTION_FLAGS = {
     "document_timeout": "--document-timeout",
     "debug_dir": "--debug-dir",
     "ocr_language": "--ocr-language",
+    "lexique": "--lexique",
 }
 
 
@@ -124,6 +125,15 @@ def _summary(
         "contrôles : erreurs / alertes / infos",
         f"{by_gravity['erreur']} / {by_gravity['alerte']} / {by_gravity['info']}",
     )
+    unread = sum(
+        1
+        for r in outcome.results
+        if r.convention is not None
+        for a in r.convention.annexes
+        for ln in a.lines
+        if ln.statut_brut and not ln.statut
+    )
+    table.add_row("statuts non compris (statut laissé vide)", str(unread))
     table.add_row("durée", f"{outcome.seconds:.1f} s ({outcome.pages_processed} pages traitées, {pps:.1f} pages/s)")
     if outcome.aborted:
         table.add_row("[red]lot interrompu[/red]", "premier fichier en erreur (--abort-on-error)")
@@ -160,6 +170,12 @@ def run(
     debug_dir: Annotated[Path | None, typer.Option(help="écrire les pages avec les cellules détectées")] = None,
     ocr: Annotated[bool, typer.Option(help="OCR des pages sans couche texte")] = True,
     ocr_language: Annotated[str, typer.Option(help="langue(s) Tesseract")] = "fra",
+    lexique: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, metavar="FICHIER", help="lexique TOML ajouté au lexique intégré (README)"
+        ),
+    ] = None,
 ) -> None:
     """Traite tous les PDF de INPUT_DIR et écrit les fichiers du contrat, les classeurs et le rapport dans OUT."""
     from rich.console import Console
@@ -177,7 +193,16 @@ def run(
         debug_dir=debug_dir,
         ocr=ocr,
         ocr_language=ocr_language,
+        lexique=lexique,
     )
+    if lexique is not None:
+        from normalize.lexique import LexiqueError, load_lexique
+
+        try:
+            load_lexique(lexique)
+        except LexiqueError as e:
+            typer.echo(str(e), err=True)
+            raise typer.Exit(code=ExitCode.USAGE) from None
     exclude = (out, *((debug_dir,) if debug_dir else ()))
     if not find_pdfs(input_dir, exclude):
         typer.echo(f"aucun fichier .pdf dans {input_dir}", err=True)

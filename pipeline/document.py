@@ -18,6 +18,7 @@ from normalize.actions import raw_to_annex
 from normalize.articles import articles_to_declared
 from normalize.declared import totals_to_declared
 from normalize.fields import read_fields
+from normalize.lexique import Lexique, lexique_digest, load_lexique
 from normalize.parties import acronym_of, read_parties
 from normalize.pilots import split_pilots
 from normalize.text import lexicon
@@ -40,6 +41,7 @@ class Options(BaseModel):
     abort_on_error: bool = False
     use_cache: bool = True
     debug_dir: Path | None = None
+    lexique: Path | None = None  # an analyst's lexicon, merged with the built-in one
 
     RUN_ONLY: ClassVar[frozenset[str]] = frozenset(
         {"workers", "document_timeout", "abort_on_error", "use_cache", "debug_dir"}
@@ -47,7 +49,9 @@ class Options(BaseModel):
 
     def result_fingerprint(self) -> str:
         """The options that change what a document yields, as canonical JSON (part of the cache key)."""
-        return json.dumps(self.model_dump(mode="json", exclude=set(self.RUN_ONLY)), sort_keys=True)
+        data = self.model_dump(mode="json", exclude=set(self.RUN_ONLY) | {"lexique"})
+        data["lexique"] = lexique_digest(self.lexique)  # the file's content, not its name
+        return json.dumps(data, sort_keys=True)
 
 
 def pages_to_tables(pages: list[Page]) -> list[PageTable]:
@@ -66,12 +70,12 @@ def pages_to_tables(pages: list[Page]) -> list[PageTable]:
     return tables
 
 
-def pages_to_convention(pages: list[Page], fichier: str, sha: str) -> Convention:
+def pages_to_convention(pages: list[Page], fichier: str, sha: str, lexique: Lexique | None = None) -> Convention:
     """Extracted pages to the convention model: fields, parties, annexes, declared totals."""
     texts = [page_text(p.words) for p in pages]
     words = lexicon(texts)
     parties = read_parties(texts)
-    raw_annexes = tables_to_annexes(pages_to_tables(pages))
+    raw_annexes = tables_to_annexes(pages_to_tables(pages), lexique)
     acronyms = {
         part
         for ra in raw_annexes
@@ -80,7 +84,7 @@ def pages_to_convention(pages: list[Page], fichier: str, sha: str) -> Convention
         if part.isupper() and part.isalpha() and acronym_of(part, parties.territoire)
     }
     parties.acronyms = sorted(acronyms)
-    annexes = [raw_to_annex(ra, parties, fichier, sha, words) for ra in raw_annexes if ra.lists_actions]
+    annexes = [raw_to_annex(ra, parties, fichier, sha, words, lexique) for ra in raw_annexes if ra.lists_actions]
     fields = read_fields(texts, parties.territoire)
     return Convention(
         fichier=fichier,
@@ -104,7 +108,8 @@ def process_document(path: Path, fichier: str, options: Options) -> tuple[Conven
         from extract.ocr import ocr_pages_if_needed
 
         pages = ocr_pages_if_needed(path, pages, options.ocr_language)
-    convention = pages_to_convention(pages, fichier, sha)
+    lexique = load_lexique(options.lexique) if options.lexique else None
+    convention = pages_to_convention(pages, fichier, sha, lexique)
     from reconcile import convention_to_flags
 
     return convention, convention_to_flags(convention)

@@ -10,6 +10,7 @@ from models import Annex, Convention, DeclaredAmount, Flag
 from models.convention import AmountField
 from normalize.amounts import find_amounts
 from normalize.text import fold
+from reconcile.coverage import column_unrecognised, table_not_found
 from reconcile.figures import (
     COLUMN_LABEL,
     amount_columns,
@@ -468,4 +469,6 @@ CHECKS: list[Check] = [
     duplicate_action_number,
     missing_field,
     no_total_row,
+    table_not_found,
+    column_unrecognised,
 ]

@@ -23,6 +23,8 @@ GRAVITE: dict[FlagCode, Gravite] = {
     "MISSING_FIELD": "alerte",
     "NO_TOTAL_ROW": "info",
     "EXTRACTION_FAILED": "erreur",
+    "TABLE_NOT_FOUND": "alerte",
+    "COLUMN_UNRECOGNISED": "alerte",
 }
 COLUMN_LABEL: dict[str, str] = {
     "cout_total": "coût total",

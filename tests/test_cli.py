@@ -151,3 +151,11 @@ def test_the_same_name_in_two_style_folders_of_the_shared_corpus(shared_corpus: 
     [territory] = list((tmp_path / "out" / "territories").iterdir())
     documents = (territory / "documents.csv").read_text(encoding="utf-8")
     assert f"lattice/{name}" in documents and f"stream/{name}" in documents
+
+
+def test_a_broken_lexicon_is_a_usage_error(mixed: Path, tmp_path: Path) -> None:
+    lexique = tmp_path / "lexique.toml"
+    lexique.write_text("[concepts\n", encoding="utf-8")
+    code, output = _run(mixed, "--out", tmp_path / "out", "--lexique", lexique)
+    assert code == ExitCode.USAGE and "lexique" in output and "illisible" in output
+    assert not (tmp_path / "out" / "run.json").exists()

@@ -455,7 +455,7 @@ def test_missing_field_silent_for_a_filled_deliberation_or_no_placeholder() -> N
 
 
 def test_every_contract_code_but_extraction_failed_has_a_check() -> None:
-    assert len(CHECKS) == 11
+    assert len(CHECKS) == 13
     c = convention(
         [
             annex(
@@ -473,6 +473,8 @@ def test_every_contract_code_but_extraction_failed_has_a_check() -> None:
     )
     c.annexes[0].totals = [total("Total", cout_total="99 €")]
     c.annexes.append(annex([line(1, ami="1 €")], number="2"))
+    c.annexes.append(annex([line(1, cost="1 €")], number="3", fields=("cout_total",)))
+    c.page_texts = ["", "Annexe 4 : tableau des actions", ""]
     codes = {f.code for f in convention_to_flags(c)}
     assert codes == {
         "TOTAL_MISMATCH",
@@ -486,6 +488,8 @@ def test_every_contract_code_but_extraction_failed_has_a_check() -> None:
         "DUPLICATE_ACTION_NUMBER",
         "MISSING_FIELD",
         "NO_TOTAL_ROW",
+        "TABLE_NOT_FOUND",
+        "COLUMN_UNRECOGNISED",
     }
     assert all(f.message and f.fichier == FILE and f.territoire == "Métropole de Ville" for f in convention_to_flags(c))
 
