@@ -142,7 +142,8 @@ def test_status_leave_one_out_count() -> None:
         ("Action arrêtée en 2024", "abandonnee", ""),
         ("Stoppée faute de porteur", "abandonnee", ""),
         ("Nouvelle action", "a_lancer", "nouveau"),
-        ("Action poursuivie", "en_cours", "renouvellement"),
+        ("Action poursuivie", "en_cours", ""),  # the action goes on; its funding may not
+        ("Action poursuivie, financement reconduit", "en_cours", "renouvellement"),
         ("Reconduite", "en_cours", "renouvellement"),
         ("Terminée", "realisee", ""),
         ("Achevée en 2023", "realisee", ""),

@@ -33,63 +33,9 @@ from tests.test_unseen import AMOUNTS, TEXTS, _dec, _norm
 FOLDERS = ("html", "spreadsheet")
 CHECKS = ("annexes", "amounts", "fields", "declared", "document", "flags", "silent")
 
-# (stem, check) -> why the pipeline fails it today; the case is an xfail(strict=True) until fixed
-_BANDS = "issue 9: rows on shaded bands are lost (a filled rectangle taken for a ruling)"
-_GEO = "issue 9: a geography column (Territoire, Commune) taken for the pilot"
-_WORDS = "issue 9: header or status wordings outside the vocabulary"
-KNOWN: dict[tuple[str, str], str] = {
-    ("CPO_GrandTarzac_2024-2026", "annexes"): _BANDS,
-    ("CPO_GrandTarzac_2024-2026", "amounts"): _BANDS,
-    ("CPO_GrandTarzac_2024-2026", "fields"): _BANDS,
-    ("CPO_GrandTarzac_2024-2026", "flags"): _BANDS + ": totals then disagree with the rows read",
-    ("Avenant_2024_CPO_PaysdeSarnelle", "fields"): _WORDS + " (But recherché, Nouvelle action, Action arrêtée)",
-    ("CPO_CUBelcastel_2025-2027", "amounts"): "issue 9: 'Participation du programme 177 sollicitée' not read as AMI",
-    ("CPO_CUBelcastel_2025-2027", "fields"): _GEO,
-    ("CPO_CUBelcastel_2025-2027", "declared"): "issue 9: the AMI total is lost with its column",
-    ("CPO_CUBelcastel_2025-2027", "flags"): "issue 9: the AMI column lost, ROW_ARITHMETIC false alarms",
-    ("CPO_ValdOrbize_2025-2027", "fields"): _GEO + "; 'But recherché' not read as the objective",
-    ("CPO_Maureilhan_2024-2025", "annexes"): "issue 9: a two-level header over one amount column per year",
-    ("CPO_Maureilhan_2024-2025", "amounts"): "issue 9: a two-level header over one amount column per year",
-    ("CPO_Maureilhan_2024-2025", "fields"): "issue 9: a two-level header over one amount column per year",
-    ("CPO_Maureilhan_2024-2025", "declared"): "issue 9: a two-level header over one amount column per year",
-    ("CPO_Maureilhan_2024-2025", "flags"): "issue 9: a two-level header over one amount column per year",
-    ("Avenant_2025_CPO_Corvelle", "annexes"): _BANDS,
-    ("Avenant_2025_CPO_Corvelle", "amounts"): _BANDS + "; 'Participation du programme 177 obtenue' not read as AMI",
-    ("Avenant_2025_CPO_Corvelle", "fields"): _BANDS,
-    ("Avenant_2025_CPO_Corvelle", "declared"): _BANDS,
-    ("Avenant_2025_CPO_Corvelle", "flags"): _BANDS,
-}
-_GRID = "issue 14: a spreadsheet grid (title row inside it, gridlines, header band) yields no table"
-_SHEET_BANDS = "issue 14: a spreadsheet table style (header band, row bands, no rule) yields no table"
-_FORMATS = "issue 14: the note row under the grid read as an action; `2151 308` totals unread"
-for _stem, _why in (
-    ("CPO_Ravenac_2025-2027", _GRID),
-    ("CPO_Hautmoncel_2024-2026", _GRID),
-    ("CPO_SaintElvire_2025-2027", _GRID),
-    ("Avenant_2024_CPO_Brevannes", _SHEET_BANDS),
-    ("Avenant_2025_CPO_ValdeVaudrenne", _FORMATS),
-):
-    for _check in ("annexes", "amounts", "fields", "declared"):
-        KNOWN[(_stem, _check)] = _why
-_HEADBAND = "issue 9: a filled header band over a long table (header not repeated): the annex has no row"
-_HEADBOX = "issue 14: only the header cells boxed: the ruled grid ends at the header, the rows are lost"
-for _check in ("annexes", "amounts", "fields", "declared"):
-    KNOWN[("CPO_GrandMirandais_2025-2027", _check)] = _HEADBAND
-    KNOWN[("Avenant_2025_CPO_Lormes", _check)] = _HEADBOX
-KNOWN[("Avenant_2025_CPO_Lormes", "flags")] = _HEADBOX + ": no NO_TOTAL_ROW for annex 2"
-_SILENT = "issue 9/14: rows or amounts lost with no erreur/alerte on the annex (TABLE_NOT_FOUND, COLUMN_UNRECOGNISED)"
-for _stem in (
-    "Avenant_2025_CPO_Corvelle",
-    "Avenant_2024_CPO_Brevannes",
-    "Avenant_2025_CPO_ValdeVaudrenne",
-    "CPO_Hautmoncel_2024-2026",
-    "CPO_Ravenac_2025-2027",
-    "CPO_SaintElvire_2025-2027",
-    "CPO_GrandMirandais_2025-2027",
-    "Avenant_2025_CPO_Lormes",
-):
-    KNOWN[(_stem, "silent")] = _SILENT
-KNOWN[("Avenant_2024_CPO_Brevannes", "flags")] = _SHEET_BANDS + ": the planted ROW_ARITHMETIC is missed"
+# (stem, check) -> why the pipeline fails it today; the case is an xfail(strict=True) until fixed.
+# Empty since the grid (issue 14) and the column meaning (issue 9) landed: every case passes.
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _cases(check: str) -> list[Any]:
@@ -143,7 +89,7 @@ def test_every_producer_fixture_has_its_truth() -> None:
 def test_known_failures_name_real_cases() -> None:
     """Every xfail entry names a fixture and a check that exist (no stale marker)."""
     stems = {p.stem for folder in FOLDERS for p in fixture_pdfs(folder)}
-    assert {(stem in stems, check in CHECKS) for stem, check in KNOWN} == {(True, True)}
+    assert {(stem in stems, check in CHECKS) for stem, check in KNOWN} <= {(True, True)}
 
 
 def test_producer_fixtures_stay_small() -> None:
@@ -285,7 +231,6 @@ def _text(s: str, x: float, y: float, size: float = 9, right: bool = False) -> s
     return f"BT /F1 {size} Tf {x:.3f} {y:.3f} Td ({s}) Tj ET\n"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: ruled cells are filled with whole words, not characters")
 def test_touching_texts_of_two_ruled_cells_stay_in_their_cells(tmp_path: Path) -> None:
     """A number right-aligned against a vertical ruling and a text left-aligned against it on the
     other side make one word `348,5` in the text layer: the ruling must still cut it in two."""
@@ -307,7 +252,6 @@ def test_touching_texts_of_two_ruled_cells_stay_in_their_cells(tmp_path: Path) -
     assert ["12", "3 (CAF)"] in cells
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: a word crossing a borderless column boundary is not cut")
 def test_touching_texts_of_two_borderless_columns_are_cut_at_the_column_boundary(tmp_path: Path) -> None:
     """No ruling: the gap that rows above and below leave between two columns is a boundary, even where
     one row's texts touch across it (`34` | `8,5 (ARS)` read as one word `348,5`)."""
