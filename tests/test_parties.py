@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from export.contract import territory_slug
 from export.paths import slugify
+from models import Convention, DocumentFields, Flag, Parties, RunEntry
 from normalize.parties import group_territories, read_parties, recase, strip_article
 from normalize.text import fold, strip_accents
+from pipeline.batch import BatchOutcome, DocumentResult, unify_territories
+from pipeline.cli import _summary
 
 LIST = Path(__file__).parent / "fixtures" / "territoires.txt"
 TERRITORIES = [ln.strip() for ln in LIST.read_text(encoding="utf-8").splitlines() if ln.strip() and ln[0] != "#"]
@@ -264,3 +270,41 @@ def test_names_that_may_be_one_territory_stay_apart_and_are_reported() -> None:
         in unsure
     )
     assert frozenset({"Métropole de Lyon", "Métropole de Lens"}) not in unsure
+
+
+def _result(fichier: str, territoire: str) -> DocumentResult:
+    convention = Convention(
+        fichier=fichier,
+        sha256="0" * 64,
+        pages=1,
+        fields=DocumentFields(territoire=territoire),
+        parties=Parties(territoire=territoire, aliases=[territoire]),
+    )
+    flag = Flag(territoire=territoire, fichier=fichier, code="NO_TOTAL_ROW", gravite="info", message="…")
+    entry = RunEntry(fichier=fichier, statut="ok", territoire=territoire)
+    return DocumentResult(entry=entry, convention=convention, flags=[flag])
+
+
+def test_a_batch_files_one_territory_s_documents_under_one_name_and_reports_the_doubtful(tmp_path: Path) -> None:
+    results = [
+        _result("CPO_AMP.pdf", "Métropole Aix-Marseille-Provence"),
+        _result("Avenant_AMP.pdf", "Métropole d'Aix-Marseille-Provence"),
+        _result("Partenariat_AMP.pdf", "Métropole Aix-Marseille-Provence"),
+        _result("CPO_Gravelune.pdf", "Communauté de communes du Pays de Gravelune"),
+        _result("Avenant_Gravelune.pdf", "Communauté d'agglomération du Pays de Gravelune"),
+    ]
+    unsure = unify_territories(results)
+    amp = results[1]
+    assert amp.entry.territoire == amp.convention.parties.territoire == "Métropole Aix-Marseille-Provence"  # type: ignore[union-attr]
+    assert amp.flags[0].territoire == "Métropole Aix-Marseille-Provence"
+    assert "Métropole d'Aix-Marseille-Provence" in amp.convention.parties.aliases  # type: ignore[union-attr]
+    assert {territory_slug(r.convention) for r in results[:3]} == {"metropole-aix-marseille-provence"}  # type: ignore[arg-type]
+    assert results[4].entry.territoire == "Communauté d'agglomération du Pays de Gravelune"
+    assert [set(p) for p in unsure] == [
+        {"Communauté de communes du Pays de Gravelune", "Communauté d'agglomération du Pays de Gravelune"}
+    ]
+    console = Console(record=True, width=200)
+    _summary(console, BatchOutcome(results=results), Counter(), [], tmp_path, unsure)
+    shown = console.export_text()
+    assert "Territoires peut-être identiques" in shown
+    assert "Communauté d'agglomération du Pays de Gravelune" in shown
