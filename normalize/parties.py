@@ -61,7 +61,7 @@ _CITY = re.compile(
 _PLACE = re.compile(r"\b([A-ZÉÈÀ][a-zéèêëàâîïôöûüç]+(?:-(?:[a-zéèàâ]+-)*[A-ZÉÈÀ][a-zéèêëàâîïôöûüç]+)+)\b")
 # where a party's name ends: its description starts
 _NAME_END = re.compile(
-    r",|;|\s\(|\s+(?:repr[ée]sent[ée]e?s?|sise?s?|situ[ée]e?|domicili[ée]e?|dont le si[èe]ge|ayant son si[èe]ge"
+    r",|;|\s\(|\s+\d|\s+(?:repr[ée]sent[ée]e?s?|sise?s?|situ[ée]e?|domicili[ée]e?|dont le si[èe]ge|ayant son si[èe]ge"
     r"|ci-apr[èe]s|en la personne|agissant|d[ûu]ment|habilit[ée]e?|N°\s*SIRET)\b",
     re.IGNORECASE,
 )
@@ -185,14 +185,20 @@ def _title_case(name: str) -> str:
     return "".join(out)
 
 
+def in_capitals(name: str) -> bool:
+    """True when every word of a name but its particles is printed in capitals (`MÉTROPOLE de DIJON`)."""
+    words = [w for w in re.findall(r"\w+", name) if fold(w) not in _PARTICLES and not w.isdigit()]
+    return bool(words) and all(w.isupper() for w in words)
+
+
 def recase(name: str, text: str) -> str:
     """A name printed in capitals as the document writes it elsewhere, else in name case."""
-    if not name or any(c.islower() for c in name) or (len(name) <= 6 and " " not in name):
+    if not in_capitals(name) or (len(name) <= 6 and " " not in name):
         return name
-    if " ET " in name:  # joint parties, each written on its own elsewhere
-        return " et ".join(recase(part, text) for part in name.split(" ET "))
+    if re.search(r"\sET\s", name):  # joint parties, each written on its own elsewhere
+        return " et ".join(recase(part, text) for part in re.split(r"\s+ET\s+", name))
     for m in re.finditer(_pattern(name), text):
-        if any(c.islower() for c in m.group(0)):
+        if not in_capitals(m.group(0)):
             return clean(m.group(0))
     return _title_case(name)
 
@@ -250,8 +256,13 @@ def _from_title(text: str) -> str:
     name, nxt = m.group(1).strip(), (m.group(2) or "").strip()
     cut = re.search(r"\b(?:retenue?|RETENUE?|dans le cadre|DANS LE CADRE)\b|[«(]", nxt)
     nxt = nxt[: cut.start()] if cut else nxt
-    if nxt and not any(c.islower() for c in nxt) and not re.match(r"\d|AMI\b", nxt):
-        name += " " + nxt  # a title in capitals goes on over the next line
+    if nxt and not any(c.islower() for c in nxt) and not re.match(r"\d|AMI\b|ENTRE\b", nxt):
+        # a title in capitals may go on over the next line: when it stops on a particle or a dash, or
+        # when the document writes the longer name elsewhere
+        joined = f"{name} {nxt}"
+        written = any(not in_capitals(w.group(0)) for w in re.finditer(_pattern(clean(joined)), text))
+        if written or re.search(r"(?:\b(?:DE|DU|DES|LA|LE|LES|ET|D|L)|[-'’])$", name):
+            name = joined
     name = re.split(r"\s+(?:retenue?|dans le cadre)\b", clean(name), flags=re.IGNORECASE)[0].strip(" .;:,")
     return " ET ".join(strip_article(part) for part in name.split(" ET "))
 
@@ -409,7 +420,7 @@ def group_territories(names: Iterable[str]) -> TerritoryGroups:
     out = TerritoryGroups()
     chosen: dict[str, str] = {}
     for key, members in groups.items():
-        best = min(members, key=lambda n: (n.isupper(), -counts[n], len(n), n))
+        best = min(members, key=lambda n: (in_capitals(n), -counts[n], len(n), n))
         chosen[key] = best
         for n in members:
             out.canonical[n] = best

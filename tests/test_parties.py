@@ -214,6 +214,8 @@ def test_a_name_in_capitals_is_written_as_the_document_writes_it_else_in_name_ca
     assert recase("COMMUNAUTE URBAINE D'ARRAS", "") == "Communauté urbaine d'Arras"
     assert recase("METROPOLE EUROPEENNE DE LILLE", "") == "Métropole européenne de Lille"
     assert recase("MEL", "") == "MEL"
+    assert recase("MÉTROPOLE de DIJON", "la Métropole de Dijon, représentée…") == "Métropole de Dijon"
+    assert recase("Le Mans Métropole", "LE MANS MÉTROPOLE") == "Le Mans Métropole"
 
 
 def test_a_laval_territory_keeps_its_letters_through_the_parties_block() -> None:
