@@ -42,9 +42,25 @@ BODY_KINDS = frozenset(
 )
 # the nouns that make a party a territorial body when they head its name ("Dijon Métropole", "Ville de Mulhouse")
 _HEADS = frozenset(
-    {"metropole", "eurometropole", "communaute", "agglomeration", "agglo", "departement", "ville", "commune"}
+    {
+        "metropole",
+        "eurometropole",
+        "communaute",
+        "agglomeration",
+        "agglo",
+        "departement",
+        "ville",
+        "commune",
+        "syndicat",
+    }
 )
-_HEAD_PHRASES = ("conseil departemental", "etablissement public territorial", "pole metropolitain", "collectivite")
+_HEAD_PHRASES = (
+    "conseil departemental",
+    "conseil general",
+    "etablissement public territorial",
+    "pole metropolitain",
+    "collectivite",
+)
 # words that qualify a kind of body ("Communauté urbaine", "Métropole européenne")
 _KIND_QUALIFIERS = frozenset(
     {"communes", "urbaine", "europeenne", "departemental", "public", "territorial", "metropolitain", "general"}
@@ -161,7 +177,7 @@ def _pattern(name: str) -> str:
             out.append("[" + variants + variants.upper() + "]")
         else:
             out.append(re.escape(ch))
-    return "".join(out)
+    return r"(?<!\w)" + "".join(out) + r"(?!\w)"
 
 
 def _title_case(name: str) -> str:
@@ -241,11 +257,6 @@ def _parties(text: str, loose: bool = False) -> list[_Party]:
         if name:
             parties.append(_Party(name[0].upper() + name[1:], seg))
     return parties
-
-
-def _party_names(text: str) -> list[str]:
-    """Names of the parties, from `Entre … d'une part, Et … d'autre part`."""
-    return [p.name for p in _parties(_mend(text))]
 
 
 def _from_title(text: str) -> str:
