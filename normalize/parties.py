@@ -261,7 +261,7 @@ def _parties(text: str, loose: bool = False) -> list[_Party]:
 
 def _from_title(text: str) -> str:
     """The body a title names (`CONVENTION … CONCLUE AVEC LA METROPOLE DE LYON`), its name on one or two lines."""
-    m = re.search(r"(?i:CONCLUE?S?\s+(?:AVEC|ENTRE\s+L['’]\s*[EÉ]TAT\s+ET))\s+([^\n]+)(?:\n([^\n]*))?", text)
+    m = re.search(r"(?:(?i:CONCLUE?S?\s+AVEC)|ENTRE\s+L['’]\s*[EÉ]TAT\s+ET)\s+([^\n]+)(?:\n([^\n]*))?", text)
     if not m:
         return ""
     name, nxt = m.group(1).strip(), (m.group(2) or "").strip()
@@ -315,16 +315,22 @@ def _alias(segment: str, text: str) -> str:
     return alias if _body_score(alias) == 2 and _has_proper_word(alias) else ""
 
 
+def _score(p: _Party, text: str) -> int:
+    """How surely a party is the territory's body, by its name or the name its description gives it;
+    a party called by its kind alone (`la Métropole, représentée…`) names no territory."""
+    return max((_body_score(n) for n in (p.name, _alias(p.segment, text)) if n and _has_proper_word(n)), default=0)
+
+
 def _territory(parties: list[_Party], text: str) -> tuple[str, list[str]]:
     """The territory's name and the other names the document gives it; the territorial bodies that sign
     beside the State together (`Bordeaux Métropole et Département de la Gironde`)."""
     others = [p for p in parties if not _STATE.match(p.name)]
-    scored = [(p, _body_score(p.name)) for p in others]
+    scored = [(p, _score(p, text)) for p in others]
     best = max((s for _, s in scored), default=0)
-    if best == 0:
+    if best < 2:
         return "", []
     bodies = [p for p, s in scored if s == best]
-    if best == 2 and len(others) < len(parties):  # beside the State: every body that signs is the territory
+    if len(others) < len(parties):  # beside the State: every body that signs is the territory
         chosen: list[_Party] = []
         for p in bodies:
             if all(territory_key(p.name) != territory_key(q.name) for q in chosen):
@@ -333,8 +339,8 @@ def _territory(parties: list[_Party], text: str) -> tuple[str, list[str]]:
         chosen = bodies[:1]
     names, aliases = [], []
     for p in chosen:
-        name = recase(p.name, text)
         alias = _alias(p.segment, text)
+        name = recase(p.name, text) if _has_proper_word(p.name) else ""
         for n in (alias, name):
             if n and n not in aliases:
                 aliases.append(n)
@@ -347,12 +353,14 @@ def read_parties(pages: list[str]) -> Parties:
     head = _mend("\n".join(pages[:2]))
     parties = _parties(head)
     territoire, aliases = _territory(parties, head)
-    if not territoire or max(_body_score(p.name) for p in parties) < 2:
-        # no party is a body by its name: the title's body, else what the parties' block gives
+    if not territoire:
+        # no party is a body by its name: the title's body, else a party that is one by a complement
+        # (`Office de l'habitat de la Métropole`), else the first party that is not the State
         title = recase(_from_title(head), head)
         names = [p.name for p in (parties or _parties(head, loose=True)) if not _STATE.match(p.name)]
-        territoire = title or territoire or (recase(names[0], head) if names else "")
-        aliases = [territoire, *(a for a in aliases if a != territoire)] if territoire else []
+        some = sorted(names, key=lambda n: -_body_score(n) if _has_proper_word(n) else 0)
+        territoire = title or (recase(some[0], head) if some else "")
+        aliases = [territoire] if territoire else []
     territoire = re.sub(r"\s+", " ", territoire).strip(" .;:")
     kind = (
         "departement" if re.match(r"(d[ée]partement|conseil d[ée]partemental)", territoire, re.IGNORECASE) else "epci"

@@ -310,3 +310,12 @@ def test_a_batch_files_one_territory_s_documents_under_one_name_and_reports_the_
     shown = console.export_text()
     assert "Territoires peut-être identiques" in shown
     assert "Communauté d'agglomération du Pays de Gravelune" in shown
+
+
+def test_a_party_called_by_its_kind_alone_leaves_the_name_to_its_alias_or_the_title() -> None:
+    block = "Entre\nL'État, représenté par le préfet, d'une part,\nEt\nla Métropole, représentée par son président{}, "
+    end = "d'autre part,\nIl est convenu ce qui suit :"
+    by_alias = block.format(", ci-après dénommée « Lantiveron Métropole »") + end
+    assert read_parties([by_alias]).territoire == "Lantiveron Métropole"
+    by_title = "CONVENTION\nENTRE L'ÉTAT ET LANTIVERON MÉTROPOLE\n" + block.format("") + end
+    assert read_parties([by_title]).territoire == "Lantiveron Métropole"
