@@ -7,7 +7,7 @@ import re
 from rapidfuzz import fuzz
 
 from models import Parties
-from normalize.parties import acronym_of
+from normalize.parties import acronym_of, strip_article
 from normalize.text import clean, fold
 
 _STATE_SERVICE = re.compile(r"^(ddets|ddcs|ddetspp|deets|dreets|ddcspp|etat|l'etat|prefecture|services de l'etat)\b")
@@ -51,10 +51,8 @@ def split_pilots(raw: str) -> list[str]:
 
 
 def _is_territory(part: str, parties: Parties) -> bool:
-    name = fold(re.sub(r"^(la|le|l')\s*", "", part, flags=re.IGNORECASE))
-    names = [
-        fold(re.sub(r"^(la|le|l')\s*", "", n, flags=re.IGNORECASE)) for n in parties.aliases or [parties.territoire]
-    ]
+    name = fold(strip_article(part))
+    names = [fold(strip_article(n)) for n in parties.aliases or [parties.territoire]]
     if not any(names):
         return False
     if any(fuzz.ratio(name, n) >= 88 for n in names if n) or _EPCI_WORDS.match(name):

@@ -438,6 +438,26 @@ def run_batch(
     return outcome
 
 
+def unify_territories(results: list[DocumentResult]) -> list[tuple[str, str]]:
+    """One name per territory across the batch (its documents word it differently), so one folder; the pairs
+    of names that may be one territory but are not surely are kept apart and returned for the summary."""
+    from normalize.parties import group_territories
+
+    groups = group_territories(r.convention.parties.territoire for r in results if r.convention is not None)
+    for r in results:
+        c = r.convention
+        if c is None or groups.canonical.get(c.parties.territoire, c.parties.territoire) == c.parties.territoire:
+            continue
+        old, new = c.parties.territoire, groups.canonical[c.parties.territoire]
+        c.parties.territoire = c.fields.territoire = r.entry.territoire = new
+        if old not in c.parties.aliases:
+            c.parties.aliases.append(old)
+        for f in r.flags:
+            if f.territoire == old:
+                f.territoire = new
+    return groups.unsure
+
+
 def cross_document_flags(conventions: list[Convention]) -> list[Flag]:
     """Checks across documents (an avenant against the convention it amends), once every document is read."""
     from reconcile.cross import conventions_to_flags

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -108,9 +109,15 @@ def _options(**kwargs: Any) -> Options:
 
 
 def _summary(
-    console: Console, outcome: BatchOutcome, by_gravity: Counter[str], worst: list[tuple[str, Counter[str]]], out: Path
+    console: Console,
+    outcome: BatchOutcome,
+    by_gravity: Counter[str],
+    worst: list[tuple[str, Counter[str]]],
+    out: Path,
+    unsure: Sequence[tuple[str, str]] = (),
 ) -> None:
-    """The end-of-run table: documents ok / failed, flags by severity, the most flagged territories."""
+    """The end-of-run table: documents ok / failed, flags by severity, the most flagged territories, the
+    territory names that may be one territory but were kept apart."""
     from rich.table import Table
 
     ok = sum(r.entry.statut == "ok" for r in outcome.results)
@@ -145,6 +152,13 @@ def _summary(
         for name, c in worst:
             w.add_row(name, str(c["erreur"]), str(c["alerte"]), str(c["info"]))
         console.print(w)
+    if unsure:
+        u = Table(title="Territoires peut-être identiques, gardés dans des dossiers distincts", title_justify="left")
+        u.add_column("territoire")
+        u.add_column("peut-être le même que")
+        for a, b in unsure:
+            u.add_row(a, b)
+        console.print(u)
     for r in outcome.results:
         if r.entry.statut != "ok":
             console.print(f"[red]✗[/red] {r.entry.fichier} : {r.entry.erreur}", highlight=False)
@@ -182,7 +196,7 @@ def run(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from export.bundle import write_all
-    from pipeline.batch import cross_document_flags, find_pdfs, run_batch
+    from pipeline.batch import cross_document_flags, find_pdfs, run_batch, unify_territories
     from pipeline.cache import ResultCache, pipeline_version
 
     options = _options(
@@ -235,6 +249,7 @@ def run(
     except OSError as e:  # the cache under OUT could not be written
         typer.echo(f"écriture impossible dans {out} : {e}", err=True)
         raise typer.Exit(code=ExitCode.OUTPUT_FAILED) from None
+    unsure = unify_territories(outcome.results)
     conventions = [r.convention for r in outcome.results if r.convention is not None]
     flags = [f for r in outcome.results for f in r.flags] + cross_document_flags(conventions)
     try:
@@ -261,7 +276,7 @@ def run(
         if f.territoire:
             per_territory.setdefault(f.territoire, Counter())[f.gravite] += 1
     worst = sorted(per_territory.items(), key=lambda kv: (-kv[1]["erreur"], -kv[1]["alerte"], kv[0]))[:5]
-    _summary(Console(), outcome, by_gravity, worst, out)
+    _summary(Console(), outcome, by_gravity, worst, out, unsure)
     if outcome.aborted:
         raise typer.Exit(code=ExitCode.ABORTED)
     failed = sum(r.entry.statut != "ok" for r in outcome.results)
