@@ -43,6 +43,7 @@ _OPTION_FLAGS = {
     "document_timeout": "--document-timeout",
     "debug_dir": "--debug-dir",
     "ocr_language": "--ocr-language",
+    "worker_memory_mb": "--worker-memory",
 }
 
 
@@ -160,6 +161,9 @@ def run(
     debug_dir: Annotated[Path | None, typer.Option(help="écrire les pages avec les cellules détectées")] = None,
     ocr: Annotated[bool, typer.Option(help="OCR des pages sans couche texte")] = True,
     ocr_language: Annotated[str, typer.Option(help="langue(s) Tesseract")] = "fra",
+    worker_memory: Annotated[
+        int | None, typer.Option(help="mémoire au plus par processus, en Mo (défaut : 3072)", metavar="MO")
+    ] = None,
 ) -> None:
     """Traite tous les PDF de INPUT_DIR et écrit les fichiers du contrat, les classeurs et le rapport dans OUT."""
     from rich.console import Console
@@ -177,6 +181,7 @@ def run(
         debug_dir=debug_dir,
         ocr=ocr,
         ocr_language=ocr_language,
+        worker_memory_mb=worker_memory,
     )
     exclude = (out, *((debug_dir,) if debug_dir else ()))
     if not find_pdfs(input_dir, exclude):
