@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import resource
@@ -166,12 +167,29 @@ def cap_memory(megabytes: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+def worker_logging(debug_dir: Path | None) -> None:
+    """Libraries' own words (pdfminer's warnings, qpdf's repairs) never reach the analyst's terminal; with
+    `--debug-dir` they go, with ours, to `debug_dir/journal.log`."""
+    if debug_dir is None:
+        logging.getLogger().addHandler(logging.NullHandler())
+        logging.getLogger("pdfminer").setLevel(logging.ERROR)
+        return
+    with contextlib.suppress(OSError):
+        debug_dir.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(debug_dir / "journal.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"))
+        logging.getLogger().addHandler(handler)
+        logging.getLogger().setLevel(logging.DEBUG)
+        logging.getLogger("pdfminer").setLevel(logging.WARNING)  # its DEBUG output is every token of every page
+
+
 def _worker_main(conn: Connection, options: Options, runner: Runner, warm: bool) -> None:
     """A worker: its own process group (so a timeout stops its children too), one document at a time."""
     with contextlib.suppress(OSError):
         os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     cap_memory(options.worker_memory_mb)
+    worker_logging(options.debug_dir)
     if warm:
         # only a head start: should it fail, the first real document meets the same error and reports it
         with contextlib.suppress(Exception):

@@ -152,6 +152,18 @@ def test_messages_name_the_fault_in_french_without_library_words(tmp_path: Path)
     assert "endommagé" in (r.entry.erreur or "") and "irréparable" in (r.entry.erreur or "")
 
 
+def test_what_the_libraries_said_goes_to_the_debug_log_only(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    shutil.copy(TRONQUE, tmp_path / "in" / "tronque.pdf")
+    debug = tmp_path / "debug"
+    outcome = run_batch(tmp_path / "in", Options(workers=1, ocr=False, debug_dir=debug), warm=False)
+    [r] = outcome.results
+    assert r.entry.statut == "ok" and [f.code for f in r.flags if f.gravite != "info"][:1] == ["FILE_REPAIRED"]
+    journal = (debug / "journal.log").read_text(encoding="utf-8")
+    assert "extract.repair" in journal and "file is damaged" in journal  # qpdf's own words, for a developer
+    assert "file is damaged" not in " ".join(f.message for f in r.flags)
+
+
 # --- resource bounds --------------------------------------------------------------------------------------------
 
 MEASURE = """
