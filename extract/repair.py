@@ -381,15 +381,8 @@ def read_document(path: Path, opener: Opener, limits: Limits | None = None) -> I
             warnings = repair_copy(path, copy)
             doc = _read_all(copy, opener, screen(copy, limits), limits, repaired=True)
             what = describe_repair(warnings)
-            if doc.failed:  # pages whose content the reader cannot parse: their well-formed instructions only
-                cleaned_copy = Path(tmp) / "nettoye.pdf"
-                cleaned = clean_pages(copy, cleaned_copy, doc.failed)
-                again = _read_all(cleaned_copy, opener, screen(cleaned_copy, limits), limits, repaired=True)
-                if cleaned and len(again.failed) < len(doc.failed):
-                    saved = [n for n in cleaned if n not in again.failed]
-                    what += f", instructions illisibles écartées (page{'s' if len(saved) > 1 else ''} "
-                    what += ", ".join(map(str, saved)) + ")"
-                    doc = again
+            if doc.failed:
+                doc, what = _clean_and_read(doc, copy, Path(tmp) / "nettoye.pdf", opener, limits, what)
         except Exception as e:
             log.debug("qpdf cannot rewrite %s: %s: %s", path, type(e).__name__, e)
             if first is None:
@@ -402,6 +395,24 @@ def read_document(path: Path, opener: Opener, limits: Limits | None = None) -> I
             doc.repaired = f"{need} ; {what}"
         _check_something_read(doc)
         yield doc
+
+
+def _clean_and_read(
+    doc: ReadDocument, copy: Path, target: Path, opener: Opener, limits: Limits, what: str
+) -> tuple[ReadDocument, str]:
+    """Pages the reader cannot parse reduced to their well-formed instructions, the document read again; the
+    better reading and what was repaired."""
+    try:
+        cleaned = clean_pages(copy, target, doc.failed)
+        again = _read_all(target, opener, screen(target, limits), limits, repaired=True)
+    except Exception as e:  # cleaning is a last resort: its failure leaves the reading as it was
+        log.debug("cannot clean pages of %s: %s: %s", copy, type(e).__name__, e)
+        return doc, what
+    if not cleaned or len(again.failed) >= len(doc.failed):
+        return doc, what
+    saved = [n for n in cleaned if n not in again.failed]
+    plural = "s" if len(saved) > 1 else ""
+    return again, f"{what}, instructions illisibles écartées (page{plural} {', '.join(map(str, saved))})"
 
 
 def _check_something_read(doc: ReadDocument) -> None:

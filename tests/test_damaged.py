@@ -164,6 +164,23 @@ def test_what_the_libraries_said_goes_to_the_debug_log_only(tmp_path: Path) -> N
     assert "file is damaged" not in " ".join(f.message for f in r.flags)
 
 
+def test_a_page_that_cannot_be_rendered_for_ocr_is_reported_and_the_document_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import extract.image
+
+    scan = FIXTURES / "scan" / "cubellisac_annexe_p4.pdf"
+
+    def refuse(path: Path, index: int, dpi: int) -> object:
+        raise RuntimeError(f"pdfium: page {index} refused")
+
+    monkeypatch.setattr(extract.image, "render_page", refuse)
+    r = run_one(scan, scan.name, Options(workers=1))
+    assert r.entry.statut == "ok" and r.convention is not None and r.convention.ocr_pages == [1]
+    [flag] = _codes(r, "PAGE_UNREADABLE")
+    assert (flag.page, flag.gravite) == (1, "alerte") and "OCR" in flag.message and "RuntimeError" not in flag.message
+
+
 # --- resource bounds --------------------------------------------------------------------------------------------
 
 MEASURE = """
