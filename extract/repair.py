@@ -119,8 +119,24 @@ def _streams(obj: Any) -> list[Any]:
     return []
 
 
-def inflated_size(stream: Any, budget: int) -> int:
-    """Bytes the stream decodes to, counted in chunks and never held; stops counting past `budget`."""
+def flate_broken(raw: bytes, chunk: int = 256) -> bool:
+    """Whether Flate data breaks before its end (lost data); a fault in its last bytes (checksum) is not counted."""
+    inflater = zlib.decompressobj()
+    for k in range(0, len(raw), chunk):
+        try:
+            inflater.decompress(raw[k : k + chunk], 1 << 16)
+            while inflater.unconsumed_tail:
+                inflater.decompress(inflater.unconsumed_tail, 1 << 16)
+        except zlib.error:
+            return k + chunk < len(raw)
+        if inflater.eof:
+            return False
+    return False
+
+
+def inflated_size(stream: Any, budget: int) -> tuple[int, bool]:
+    """Bytes the stream decodes to, counted in chunks and never held (counting stops past `budget`), and whether
+    its compressed data is broken (the reader would read part of it without a word)."""
     import pikepdf
 
     raw = stream.read_raw_bytes()
@@ -130,7 +146,7 @@ def inflated_size(stream: Any, budget: int) -> int:
     else:
         names = [str(filters)] if filters is not None else []
     if not names:
-        return len(raw)
+        return len(raw), False
     if names == ["/FlateDecode"]:
         inflater, total, data = zlib.decompressobj(), 0, raw
         try:
@@ -138,28 +154,30 @@ def inflated_size(stream: Any, budget: int) -> int:
                 total += len(inflater.decompress(data, 1 << 20))
                 data = inflater.unconsumed_tail
         except zlib.error:
-            pass  # corrupt data: the reader meets it, and says so
-        return total
+            return total, flate_broken(raw)
+        return total, False
     if len(raw) > budget // 16:  # other filters are decoded whole: only when small
-        return budget + 1
+        return budget + 1, False
     try:
-        return len(stream.read_bytes())
-    except Exception:  # an undecodable stream is the reader's to report
-        return len(raw)
+        return len(stream.read_bytes()), False
+    except Exception:  # an undecodable stream
+        return len(raw), True
 
 
-def _page_load(page: Any, limits: Limits) -> tuple[int, int]:
-    """Inflated bytes of the page's content streams and forms, and the number of images and forms it uses."""
+def _page_load(page: Any, limits: Limits) -> tuple[int, int, bool]:
+    """Inflated bytes of the page's content streams and forms, the number of images and forms it uses, and whether
+    a content stream is broken."""
     import pikepdf
 
     budget = int(limits.max_content_mb * 1024 * 1024)
-    total, objects = 0, 0
+    total, objects, broken = 0, 0, False
     seen: set[tuple[int, int]] = set()
     todo: list[tuple[Any, Any]] = [(page.obj.get("/Contents"), page.obj.get("/Resources"))]
     while todo and total <= budget and objects <= limits.max_objects:
         contents, resources = todo.pop()
         for s in _streams(contents):
-            total += inflated_size(s, budget - total)
+            size, bad = inflated_size(s, budget - total)
+            total, broken = total + size, broken or bad
         xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
         if not isinstance(xobjects, pikepdf.Dictionary):
             continue
@@ -173,11 +191,12 @@ def _page_load(page: Any, limits: Limits) -> tuple[int, int]:
             objects += 1
             if x.get("/Subtype") == "/Form":
                 todo.append((x, x.get("/Resources")))
-    return total, objects
+    return total, objects, broken
 
 
-def page_verdict(page: Any, limits: Limits) -> tuple[float, float, str]:
-    """The page's size in points and, when it is beyond the limits, why (French); '' when it may be read."""
+def page_verdict(page: Any, limits: Limits) -> tuple[float, float, str, bool]:
+    """The page's size in points, why it is beyond the limits (French; '' when it may be read), and whether its
+    content is broken."""
     width, height = A4
     with contextlib.suppress(Exception):
         box = [float(v) for v in page.mediabox]
@@ -185,21 +204,18 @@ def page_verdict(page: Any, limits: Limits) -> tuple[float, float, str]:
         width, height = abs(box[2] - box[0]) * unit, abs(box[3] - box[1]) * unit
     if width * height / M2_IN_PT2 > limits.max_area_m2:
         cm = 2.54 / 72
-        return (
-            width,
-            height,
-            (f"format démesuré : {width * cm:.0f} × {height * cm:.0f} cm, au-delà de {limits.max_area_m2:g} m²"),
-        )
+        too_large = f"format démesuré : {width * cm:.0f} × {height * cm:.0f} cm, au-delà de {limits.max_area_m2:g} m²"
+        return width, height, too_large, False
     try:
-        size, objects = _page_load(page, limits)
+        size, objects, broken = _page_load(page, limits)
     except Exception as e:  # a page qpdf cannot walk: the reader decides
         log.debug("page scan failed: %s: %s", type(e).__name__, e)
-        return width, height, ""
+        return width, height, "", False
     if size > limits.max_content_mb * 1024 * 1024:
-        return width, height, f"contenu démesuré : plus de {limits.max_content_mb:g} Mo une fois décompressé"
+        return width, height, f"contenu démesuré : plus de {limits.max_content_mb:g} Mo une fois décompressé", False
     if objects > limits.max_objects:
-        return width, height, f"trop d'objets graphiques : plus de {limits.max_objects}"
-    return width, height, ""
+        return width, height, f"trop d'objets graphiques : plus de {limits.max_objects}", False
+    return width, height, "", broken
 
 
 @dataclass
@@ -210,6 +226,7 @@ class Screen:
     pages: int = 0
     sizes: list[tuple[float, float]] = field(default_factory=list)
     verdicts: list[str] = field(default_factory=list)
+    broken: set[int] = field(default_factory=set)  # pages (numbers) whose compressed content breaks off
     warnings: list[str] = field(default_factory=list)
 
 
@@ -233,7 +250,9 @@ def screen(path: Path, limits: Limits) -> Screen:
             for k, page in enumerate(pdf.pages):
                 if k >= limits.max_pages:
                     break
-                width, height, verdict = page_verdict(page, limits)
+                width, height, verdict, broken = page_verdict(page, limits)
+                if broken:
+                    out.broken.add(k + 1)
                 out.sizes.append((width, height))
                 out.verdicts.append(verdict)
         except Exception as e:
@@ -254,6 +273,9 @@ WHAT_QPDF_DID = (  # qpdf's warning wording -> what was repaired, for the analys
 )
 
 
+REWRITTEN = "structure du fichier réécrite"  # what qpdf did when it had nothing to say
+
+
 def describe_repair(warnings: list[str]) -> str:
     """What qpdf repaired, from its warnings, in French."""
     found = []
@@ -263,7 +285,7 @@ def describe_repair(warnings: list[str]) -> str:
             if any(k in text for k in keys) and what not in found:
                 found.append(what)
                 break
-    return ", ".join(found) or "structure du fichier réécrite"
+    return ", ".join(found) or REWRITTEN
 
 
 def repair_copy(path: Path, target: Path) -> list[str]:
@@ -322,7 +344,11 @@ def _read_all(path: Path, opener: Opener, view: Screen, limits: Limits, repaired
             k = number - 1
             size = view.sizes[k] if view.pages == count and k < len(view.sizes) else A4
             verdict = view.verdicts[k] if view.pages == count and k < len(view.verdicts) else ""
-            if not verdict:
+            if not verdict and number in view.broken and view.pages == count:
+                log.debug("page %d of %s: compressed content breaks off", number, path)
+                verdict = "contenu endommagé"
+                doc.failed.append(number)
+            elif not verdict:
                 try:
                     doc.pages.append(source.page(number))
                     continue
@@ -412,7 +438,8 @@ def _clean_and_read(
         return doc, what
     saved = [n for n in cleaned if n not in again.failed]
     plural = "s" if len(saved) > 1 else ""
-    return again, f"{what}, instructions illisibles écartées (page{plural} {', '.join(map(str, saved))})"
+    done = "" if what == REWRITTEN else f"{what}, "
+    return again, f"{done}instructions illisibles écartées (page{plural} {', '.join(map(str, saved))})"
 
 
 def _check_something_read(doc: ReadDocument) -> None:

@@ -115,6 +115,20 @@ def test_a_page_whose_content_cannot_be_parsed_keeps_its_well_formed_instruction
     assert got["actions"] == want["actions"] and got["declared"] == want["declared"]
 
 
+def test_compressed_content_that_breaks_off_is_never_read_silently(tmp_path: Path) -> None:
+    with pikepdf.open(FRENAVAL) as pdf:
+        contents = pdf.pages[0].obj.Contents
+        raw = bytearray(contents.read_raw_bytes())
+        raw[len(raw) // 2 : len(raw) // 2 + 8] = b"\xff" * 8  # pdfminer would read the first half and say nothing
+        contents.write(bytes(raw), filter=pikepdf.Name.FlateDecode)
+        pdf.save(tmp_path / "coupe.pdf")
+    r = run_one(tmp_path / "coupe.pdf", "coupe.pdf", FAST)
+    assert r.entry.statut == "ok"
+    [repaired] = _codes(r, "FILE_REPAIRED")
+    assert "page 1 illisible" in repaired.message and "instructions illisibles écartées (page 1)" in repaired.message
+    assert "structure du fichier" not in repaired.message  # qpdf had nothing to repair in the structure
+
+
 class FailingPages(PlumberPages):
     """A reader that raises on the pages in FAILING, whatever the file (any reader may meet a page it cannot read)."""
 
