@@ -119,19 +119,19 @@ def _streams(obj: Any) -> list[Any]:
     return []
 
 
-def flate_broken(raw: bytes, chunk: int = 256) -> bool:
-    """Whether Flate data breaks before its end (lost data); a fault in its last bytes (checksum) is not counted."""
-    inflater = zlib.decompressobj()
-    for k in range(0, len(raw), chunk):
-        try:
-            inflater.decompress(raw[k : k + chunk], 1 << 16)
-            while inflater.unconsumed_tail:
-                inflater.decompress(inflater.unconsumed_tail, 1 << 16)
-        except zlib.error:
-            return k + chunk < len(raw)
-        if inflater.eof:
-            return False
-    return False
+def flate_broken(raw: bytes) -> bool:
+    """Whether Flate data is corrupt or breaks off before its last block (data lost). Read as raw deflate, past the
+    two-byte header, so that a missing or wrong checksum, which loses nothing, does not count."""
+    if not raw:
+        return False  # an empty stream loses nothing
+    inflater, data = zlib.decompressobj(-15), raw[2:]
+    try:
+        while data:
+            inflater.decompress(data, 1 << 20)
+            data = inflater.unconsumed_tail
+    except zlib.error:
+        return True
+    return not inflater.eof
 
 
 def inflated_size(stream: Any, budget: int) -> tuple[int, bool]:
@@ -155,7 +155,7 @@ def inflated_size(stream: Any, budget: int) -> tuple[int, bool]:
                 data = inflater.unconsumed_tail
         except zlib.error:
             return total, flate_broken(raw)
-        return total, False
+        return total, not inflater.eof and total <= budget and flate_broken(raw)
     if len(raw) > budget // 16:  # other filters are decoded whole: only when small
         return budget + 1, False
     try:
