@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from export.paths import slugify
+from extract.repair import M2_IN_PT2, Limits
 from models import BBox, Convention
 
 SCALE = 1.5
@@ -38,6 +39,10 @@ def write_debug_images(debug_dir: Path, source: Path, convention: Convention) ->
         for number in range(1, len(pdf) + 1):
             drawn = boxes.get(number, [])
             page = pdf[number - 1]
+            width, height = page.get_size()
+            if width * height / M2_IN_PT2 > Limits().max_area_m2:  # a page too large to be read is not drawn
+                page.close()
+                continue
             image = page.render(scale=SCALE).to_pil().convert("RGB")
             page.close()
             draw = ImageDraw.Draw(image)

@@ -63,7 +63,7 @@ def _mentions(values: list[Decimal | None], flag: Flag) -> bool:
 
 def flag_region(flag: Flag, convention: Convention | None) -> Region | None:
     """The page region a flag is about: its cell or line, its total row, its annex, its declared amount, its page."""
-    if convention is None:
+    if convention is None or flag.code == "PAGE_UNREADABLE":  # rendering that page would meet its fault again
         return None
     c = convention
     annex = next((a for a in c.annexes if flag.annexe and a.annexe == flag.annexe), None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import re
 import subprocess
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +26,9 @@ from models import OcrDecision, Page, Ruling, Word
 if TYPE_CHECKING:
     from extract.image import Gray, Segment
 
+log = logging.getLogger(__name__)
+
+MAX_RENDER_PIXELS = 60_000_000  # page images stay below this (A4 at 600 dpi: 35 Mpx); a huge page is rendered coarser
 MIN_TEXT_CHARS = 25  # fewer letters and digits than this on a page: no real text layer
 MIN_IMAGE_COVER = 0.5  # share of the page an image must cover for the page to count as scanned
 MIN_OUTLINE_PATHS = 300  # vector paths on a page without text: its text was drawn as outlines
@@ -205,39 +209,58 @@ class PageImageInfo:
     invisible: int = 0  # text objects drawn invisible (render mode 3): an OCR layer laid over a scan
 
 
-def page_image_info(path: Path) -> list[PageImageInfo]:
-    """Image cover, image resolution and path count of every page (pypdfium2 page objects)."""
+def page_image_info(path: Path, skip: frozenset[int] = frozenset()) -> list[PageImageInfo | None]:
+    """Image cover, image resolution and path count of every page (pypdfium2 page objects); None for the pages
+    in `skip` (numbers, 1-based: pages not read) and for a page pdfium cannot walk."""
     import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
 
-    infos = []
-    pdf = pdfium.PdfDocument(str(path))
+    infos: list[PageImageInfo | None] = []
     try:
-        for page in pdf:
-            pw, ph = page.get_size()
-            area = max(pw * ph, 1.0)
-            cover, dpi, best, paths, texts, invisible = 0.0, None, 0.0, 0, 0, 0
-            for obj in page.get_objects(max_depth=3):
-                if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH:
-                    paths += 1
-                elif obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
-                    texts += 1
-                    mode = pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw)
-                    invisible += mode == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
-                if obj.type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
-                    continue
-                x0, y0, x1, y1 = obj.get_bounds()
-                a = max(0.0, min(x1, pw) - max(x0, 0.0)) * max(0.0, min(y1, ph) - max(y0, 0.0))
-                cover += a / area
-                if a > best:
-                    best = a
-                    px_w, px_h = obj.get_px_size()
-                    dpi = 72 * max(px_w / max(x1 - x0, 1e-6), px_h / max(y1 - y0, 1e-6))
-            infos.append(PageImageInfo(min(cover, 1.0), dpi, paths, texts, invisible))
-            page.close()
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as e:
+        log.debug("pdfium cannot open %s: %s", path, e)
+        return infos
+    try:
+        for k in range(len(pdf)):
+            info = None
+            if k + 1 not in skip:
+                try:
+                    info = _image_info(pdf, k)
+                except Exception as e:  # a damaged page: no information, the page is decided on its text
+                    log.debug("pdfium cannot walk page %d of %s: %s: %s", k + 1, path, type(e).__name__, e)
+            infos.append(info)
     finally:
         pdf.close()
     return infos
+
+
+def _image_info(pdf: Any, index: int) -> PageImageInfo:
+    import pypdfium2.raw as pdfium_c
+
+    page = pdf[index]
+    try:
+        pw, ph = page.get_size()
+        area = max(pw * ph, 1.0)
+        cover, dpi, best, paths, texts, invisible = 0.0, None, 0.0, 0, 0, 0
+        for obj in page.get_objects(max_depth=3):
+            if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH:
+                paths += 1
+            elif obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
+                texts += 1
+                mode = pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw)
+                invisible += mode == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
+            if obj.type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+                continue
+            x0, y0, x1, y1 = obj.get_bounds()
+            a = max(0.0, min(x1, pw) - max(x0, 0.0)) * max(0.0, min(y1, ph) - max(y0, 0.0))
+            cover += a / area
+            if a > best:
+                best = a
+                px_w, px_h = obj.get_px_size()
+                dpi = 72 * max(px_w / max(x1 - x0, 1e-6), px_h / max(y1 - y0, 1e-6))
+        return PageImageInfo(min(cover, 1.0), dpi, paths, texts, invisible)
+    finally:
+        page.close()
 
 
 def readable_share(words: list[Word]) -> float:
@@ -623,21 +646,31 @@ def page_from_ocr(page: Page, res: PageOcr, words: list[OcrWord], decision: OcrD
     return page.model_copy(update={"words": converted, "rulings": rulings, "ocr": decision})
 
 
-def ocr_page(job: PageJob) -> PageOcr:
-    """Render one page and run the page pass (in a worker process)."""
+def render_dpi(dpi: int, width: float, height: float) -> int:
+    """`dpi`, lowered so that the page image stays within MAX_RENDER_PIXELS."""
+    pixels = width * height * (dpi / 72) ** 2
+    return dpi if pixels <= MAX_RENDER_PIXELS else max(1, int(dpi * (MAX_RENDER_PIXELS / pixels) ** 0.5))
+
+
+def ocr_page(job: PageJob) -> PageOcr | None:
+    """Render one page and run the page pass (in a worker process); None when the page cannot be rendered."""
     import cv2
 
     from extract.image import render_page
 
     cv2.setNumThreads(1)  # one thread per page: parallelism is across pages (processes), as for Tesseract
-    gray = render_page(Path(job.path), job.index, job.dpi)
+    try:
+        gray = render_page(Path(job.path), job.index, job.dpi)
+    except Exception as e:  # a damaged page: reported on that page, the other pages go on
+        log.debug("page %d of %s cannot be rendered: %s: %s", job.index + 1, job.path, type(e).__name__, e)
+        return None
     engine = get_engine(job.settings.engine)
     res = read_image(gray, job.dpi, job.width, job.height, job.language, job.settings, engine)
     res.engine = f"{engine.name} ({job.language}, psm {job.settings.psm}, {job.dpi} dpi)"
     return res
 
 
-def _run_jobs(jobs: list[PageJob], workers: int) -> list[PageOcr]:
+def _run_jobs(jobs: list[PageJob], workers: int) -> list[PageOcr | None]:
     """Jobs in order, on a process pool when more than one worker is allowed."""
     if workers <= 1 or len(jobs) <= 1:
         return [ocr_page(j) for j in jobs]
@@ -651,23 +684,34 @@ def _run_jobs(jobs: list[PageJob], workers: int) -> list[PageOcr]:
 
 
 def ocr_pages_if_needed(
-    path: Path, pages: list[Page], language: str, settings: OcrSettings | None = None
+    path: Path,
+    pages: list[Page],
+    language: str,
+    settings: OcrSettings | None = None,
+    skip: frozenset[int] = frozenset(),
 ) -> list[Page]:
-    """Pages with a usable text layer as they are; the others OCR'd, each with its decision recorded."""
+    """Pages with a usable text layer as they are; the others OCR'd, each with its decision recorded. Pages in `skip`
+    (numbers: pages not read) are left alone; a page that cannot be rendered keeps its text and says so (`error`)."""
     settings = settings or OcrSettings()
-    infos: list[PageImageInfo | None] = list(page_image_info(path))
-    infos += [None] * (len(pages) - len(infos))
-    decisions = [decide(p, info) for p, info in zip(pages, infos, strict=False)]
-    todo = [i for i, d in enumerate(decisions) if d.needed]
+    found = page_image_info(path, skip)
+    infos = [found[p.number - 1] if p.number - 1 < len(found) else None for p in pages]
+    decisions = [p.ocr if p.number in skip else decide(p, info) for p, info in zip(pages, infos, strict=True)]
+    todo = [i for i, d in enumerate(decisions) if d.needed and pages[i].number not in skip]
     out = [p.model_copy(update={"ocr": d}) for p, d in zip(pages, decisions, strict=True)]
     if not todo:
         return out
-    jobs = [
-        PageJob(str(path), i, pages[i].width, pages[i].height, choose_dpi(infos[i], settings), language, settings)
-        for i in todo
-    ]
+    jobs = []
+    for i in todo:
+        p = pages[i]
+        dpi = render_dpi(choose_dpi(infos[i], settings), p.width, p.height)
+        jobs.append(PageJob(str(path), p.number - 1, p.width, p.height, dpi, language, settings))
     results = _run_jobs(jobs, settings.jobs)
-    words = second_look(results, language, settings, get_engine(settings.engine))
-    for i, res, ws in zip(todo, results, words, strict=True):
+    done = [(i, res) for i, res in zip(todo, results, strict=True) if res is not None]
+    words = second_look([res for _, res in done], language, settings, get_engine(settings.engine))
+    for (i, res), ws in zip(done, words, strict=True):
         out[i] = page_from_ocr(pages[i], res, ws, decisions[i])
+    for i, result in zip(todo, results, strict=True):
+        if result is None:
+            failed = decisions[i].model_copy(update={"error": "image de la page impossible à produire pour l'OCR"})
+            out[i] = out[i].model_copy(update={"ocr": failed})
     return out

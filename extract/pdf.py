@@ -9,6 +9,7 @@ from typing import Any
 from extract.errors import InputError
 from models import BBox, Page, Ruling, Word
 
+PASSWORD = "PDF protégé par mot de passe (chiffré) : fournir une version sans mot de passe"
 MIN_RULING = 4.0  # points; shorter segments are glyph strokes or dots, not table rules
 HAIRLINE = 2.0  # points; a filled bar thinner than this is drawn as a rule (spreadsheet gridlines)
 
@@ -20,17 +21,6 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def check_pdf(path: Path) -> None:
-    """Raise InputError with a French message when the file is plainly not a usable PDF."""
-    size = path.stat().st_size
-    if size == 0:
-        raise InputError("fichier vide (0 octet)")
-    with path.open("rb") as fh:
-        head = fh.read(1024)
-    if b"%PDF-" not in head:
-        raise InputError("ce fichier n'est pas un PDF (signature %PDF absente)")
 
 
 def _is_background(obj: dict[str, Any]) -> bool:
@@ -107,46 +97,53 @@ def _words(page: Any) -> list[Word]:
     return words
 
 
-def read_pdf_pages(path: Path) -> list[Page]:
-    """Every page's words and rulings; raises InputError when pdfplumber cannot open the file."""
-    import pdfplumber
-    from pdfminer.pdfdocument import PDFPasswordIncorrect
-    from pdfminer.pdfparser import PDFSyntaxError
+class PlumberPages:
+    """pdfplumber's pages of one file, read one at a time: the reader `extract.repair.read_document` wraps."""
 
-    check_pdf(path)
-    try:
-        pdf = pdfplumber.open(path)
-    except Exception as e:  # pdfminer raises many unrelated types on damaged files, pdfplumber wraps them
-        cause = e.args[0] if e.args and isinstance(e.args[0], Exception) else e
-        if isinstance(cause, PDFPasswordIncorrect) or "password" in type(cause).__name__.lower():
-            raise InputError("PDF chiffré : fournir une version sans mot de passe") from e
-        if isinstance(cause, PDFSyntaxError):
-            raise InputError(f"PDF endommagé ou tronqué ({cause})") from e
-        raise InputError(f"PDF illisible ({type(cause).__name__} {cause}) : vérifier que le fichier s'ouvre") from e
-    with pdf:
-        if getattr(pdf.doc, "encryption", None) and not pdf.pages:
-            raise InputError("PDF chiffré : fournir une version sans mot de passe")
+    def __init__(self, path: Path) -> None:
+        import pdfplumber
+        from pdfminer.pdfdocument import PDFPasswordIncorrect
+
         try:
-            n = len(pdf.pages)
-        except Exception as e:
-            raise InputError(f"PDF endommagé : pages illisibles ({type(e).__name__})") from e
-        if n == 0:
-            raise InputError("PDF sans aucune page")
-        pages = []
-        for i, p in enumerate(pdf.pages, 1):
-            try:
-                pages.append(
-                    Page(
-                        number=i,
-                        width=float(p.width),
-                        height=float(p.height),
-                        words=_words(p),
-                        rulings=_rulings(p),
-                        fills=_fills(p),
-                    )
-                )
-            except Exception as e:
-                raise InputError(f"page {i} illisible : {type(e).__name__} {e}") from e
-            finally:
-                p.close()
-        return pages
+            self._pdf = pdfplumber.open(path)
+        except Exception as e:  # pdfplumber wraps pdfminer's many exception types
+            cause = e.args[0] if e.args and isinstance(e.args[0], Exception) else e
+            if isinstance(cause, PDFPasswordIncorrect) or "password" in type(cause).__name__.lower():
+                raise InputError(PASSWORD) from e
+            raise
+        try:
+            self._pages = self._pdf.pages
+        except Exception:
+            self._pdf.close()
+            raise
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def page(self, number: int) -> Page:
+        """Page `number` (1-based): its words, rulings and filled backgrounds."""
+        p = self._pages[number - 1]
+        try:
+            return Page(
+                number=number,
+                width=float(p.width),
+                height=float(p.height),
+                words=_words(p),
+                rulings=_rulings(p),
+                fills=_fills(p),
+            )
+        finally:
+            p.close()
+
+    def close(self) -> None:
+        """Release the file."""
+        self._pdf.close()
+
+
+def read_pdf_pages(path: Path) -> list[Page]:
+    """Every page's words and rulings, a damaged file read from its repaired copy and a bad page left empty
+    (`extract.repair.read_document`, which also says what was done); raises InputError when nothing can be read."""
+    from extract.repair import read_document
+
+    with read_document(path, PlumberPages) as doc:
+        return doc.pages

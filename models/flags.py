@@ -22,6 +22,8 @@ FlagCode = Literal[
     "EXTRACTION_FAILED",
     "TABLE_NOT_FOUND",
     "COLUMN_UNRECOGNISED",
+    "FILE_REPAIRED",
+    "PAGE_UNREADABLE",
 ]
 
 

@@ -67,6 +67,7 @@ class OcrDecision(BaseModel):
     engine: str = ""
     deskew_degrees: float = 0.0
     mean_confidence: float | None = None
+    error: str = ""  # why the page could not be OCR'd (French), when it could not
 
 
 class Page(BaseModel):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
+import resource
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -68,13 +70,19 @@ def failed(fichier: str, message: str, seconds: float, cacheable: bool = True) -
     )
 
 
-def run_one(path: Path, fichier: str, options: Options) -> DocumentResult:
-    """One file, never raising: an unreadable file becomes an error entry and a flag."""
+def run_one(
+    path: Path, fichier: str, options: Options, process: Callable[..., tuple[Convention, list[Flag]]] = process_document
+) -> DocumentResult:
+    """One file, never raising: an unreadable file becomes an error entry and a flag (`process`: the stages)."""
     start = time.perf_counter()
     try:
-        convention, flags = process_document(path, fichier, options)
+        convention, flags = process(path, fichier, options)
     except InputError as e:
         return failed(fichier, str(e), time.perf_counter() - start)
+    except MemoryError:  # the worker's memory cap (`--worker-memory`) was reached
+        cap = f" : le traitement dépasse {options.worker_memory_mb} Mo (option --worker-memory)"
+        message = "mémoire insuffisante" + (cap if options.worker_memory_mb else "")
+        return failed(fichier, message, time.perf_counter() - start, cacheable=False)
     except Exception as e:  # a bug on one file must not end the batch; the message says what happened
         message = f"erreur interne ({type(e).__name__} : {e})"
         return failed(fichier, message, time.perf_counter() - start, cacheable=False)
@@ -147,11 +155,41 @@ def warm_up() -> None:
     convention_to_flags(pages_to_convention([Page(number=1, width=595, height=842, words=words)], "warm-up", "0" * 64))
 
 
+def cap_memory(megabytes: int | None) -> None:
+    """Cap this process's address space (its children inherit it): past it, allocations fail instead of the machine."""
+    if megabytes is None:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = megabytes * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def worker_logging(debug_dir: Path | None) -> None:
+    """Libraries' own words (pdfminer's warnings, qpdf's repairs) never reach the analyst's terminal; with
+    `--debug-dir` they go, with ours, to `debug_dir/journal.log`."""
+    if debug_dir is None:
+        logging.getLogger().addHandler(logging.NullHandler())
+        logging.getLogger("pdfminer").setLevel(logging.ERROR)
+        return
+    with contextlib.suppress(OSError):
+        debug_dir.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(debug_dir / "journal.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"))
+        logging.getLogger().addHandler(handler)
+        logging.getLogger().setLevel(logging.DEBUG)
+        logging.getLogger("pdfminer").setLevel(logging.WARNING)  # its DEBUG output is every token of every page
+
+
 def _worker_main(conn: Connection, options: Options, runner: Runner, warm: bool) -> None:
     """A worker: its own process group (so a timeout stops its children too), one document at a time."""
     with contextlib.suppress(OSError):
         os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    cap_memory(options.worker_memory_mb)
+    worker_logging(options.debug_dir)
     if warm:
         # only a head start: should it fail, the first real document meets the same error and reports it
         with contextlib.suppress(Exception):

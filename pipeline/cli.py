@@ -45,6 +45,7 @@ _OPTION_FLAGS = {
     "debug_dir": "--debug-dir",
     "ocr_language": "--ocr-language",
     "lexique": "--lexique",
+    "worker_memory_mb": "--worker-memory",
 }
 
 
@@ -190,6 +191,9 @@ def run(
             exists=True, dir_okay=False, metavar="FICHIER", help="lexique TOML ajouté au lexique intégré (README)"
         ),
     ] = None,
+    worker_memory: Annotated[
+        int | None, typer.Option(help="mémoire au plus par processus, en Mo (défaut : 3072)", metavar="MO")
+    ] = None,
 ) -> None:
     """Traite tous les PDF de INPUT_DIR et écrit les fichiers du contrat, les classeurs et le rapport dans OUT."""
     from rich.console import Console
@@ -208,6 +212,7 @@ def run(
         ocr=ocr,
         ocr_language=ocr_language,
         lexique=lexique,
+        worker_memory_mb=worker_memory,
     )
     if lexique is not None:
         from normalize.lexique import LexiqueError, load_lexique

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from extract.annexes import tables_to_annexes
 from extract.layout import page_text
-from extract.pdf import file_sha256, read_pdf_pages
+from extract.pdf import PlumberPages, file_sha256
+from extract.repair import read_document
 from extract.tables import page_to_tables
 from models import Convention, Flag, Page, PageTable
 from normalize.actions import raw_to_annex
@@ -42,9 +43,10 @@ class Options(BaseModel):
     use_cache: bool = True
     debug_dir: Path | None = None
     lexique: Path | None = None  # an analyst's lexicon, merged with the built-in one
+    worker_memory_mb: int | None = Field(default=3072, ge=256)  # address space per worker (RLIMIT_AS); None: no cap
 
     RUN_ONLY: ClassVar[frozenset[str]] = frozenset(
-        {"workers", "document_timeout", "abort_on_error", "use_cache", "debug_dir"}
+        {"workers", "document_timeout", "abort_on_error", "use_cache", "debug_dir", "worker_memory_mb"}
     )
 
     def result_fingerprint(self) -> str:
@@ -70,8 +72,11 @@ def pages_to_tables(pages: list[Page]) -> list[PageTable]:
     return tables
 
 
-def pages_to_convention(pages: list[Page], fichier: str, sha: str, lexique: Lexique | None = None) -> Convention:
-    """Extracted pages to the convention model: fields, parties, annexes, declared totals."""
+def pages_to_convention(
+    pages: list[Page], fichier: str, sha: str, lexique: Lexique | None = None, page_count: int | None = None
+) -> Convention:
+    """Extracted pages to the convention model: fields, parties, annexes, declared totals (`page_count`: the
+    document's pages when not all were read)."""
     texts = [page_text(p.words) for p in pages]
     words = lexicon(texts)
     parties = read_parties(texts)
@@ -89,7 +94,7 @@ def pages_to_convention(pages: list[Page], fichier: str, sha: str, lexique: Lexi
     return Convention(
         fichier=fichier,
         sha256=sha,
-        pages=len(pages),
+        pages=page_count or len(pages),
         ocr=any(p.ocr.needed for p in pages),
         ocr_pages=[p.number for p in pages if p.ocr.needed],
         fields=fields,
@@ -103,13 +108,27 @@ def pages_to_convention(pages: list[Page], fichier: str, sha: str, lexique: Lexi
 def process_document(path: Path, fichier: str, options: Options) -> tuple[Convention, list[Flag]]:
     """Read, normalise and reconcile one PDF; raises `extract.errors.InputError` on unreadable input."""
     sha = file_sha256(path)
-    pages = read_pdf_pages(path)
-    if options.ocr:
-        from extract.ocr import ocr_pages_if_needed
+    with read_document(path, PlumberPages) as doc:  # doc.path: the input, or its repaired copy while the block runs
+        pages = doc.pages
+        if options.ocr:
+            from extract.ocr import ocr_pages_if_needed
 
-        pages = ocr_pages_if_needed(path, pages, options.ocr_language)
+            pages = ocr_pages_if_needed(doc.path, pages, options.ocr_language, skip=doc.skipped)
+    read_flags = doc.flags(fichier) + [
+        Flag(
+            fichier=fichier,
+            code="PAGE_UNREADABLE",
+            gravite="alerte",
+            page=p.number,
+            trouve=p.ocr.error,
+            message=f"Page {p.number} non lue par OCR ({p.ocr.error}) ; le reste du document est lu. "
+            "Vérifier cette page sur l'original.",
+        )
+        for p in pages
+        if p.ocr.error
+    ]
     lexique = load_lexique(options.lexique) if options.lexique else None
-    convention = pages_to_convention(pages, fichier, sha, lexique)
+    convention = pages_to_convention(pages, fichier, sha, lexique, doc.page_count)
     from reconcile import convention_to_flags
 
-    return convention, convention_to_flags(convention)
+    return convention, read_flags + convention_to_flags(convention)

@@ -42,7 +42,7 @@ BAD = FIXTURES / "bad"
 BAD_MESSAGES = {
     "vide.pdf": ["vide"],
     "pas_un_pdf.pdf": ["pas un PDF"],
-    "tronque.pdf": ["PDF illisible"],
+    "irreparable.pdf": ["endommagé", "irréparable"],
     "sans_page.pdf": ["aucune page"],
     "chiffre.pdf": ["chiffré", "mot de passe"],
     "bloque.pdf": ["délai dépassé", "arrêté"],
@@ -117,7 +117,8 @@ def test_bad_files_never_disturb_good_ones(reference: tuple[BatchOutcome, Path],
     for p in GOOD:
         shutil.copy(p, mixed / p.name)
     for p in BAD.glob("*.pdf"):
-        shutil.copy(p, mixed / p.name)
+        if p.name != "tronque.pdf":  # qpdf repairs it: tests/test_damaged.py
+            shutil.copy(p, mixed / p.name)
     # readable (its own content, so not merged with its source), but its worker hangs until the timeout stops it
     (mixed / "bloque.pdf").write_bytes(GOOD[1].read_bytes() + b"\n% bloque\n")
     assert set(BAD_MESSAGES) <= {p.name for p in mixed.iterdir()}
