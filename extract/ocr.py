@@ -651,11 +651,16 @@ def _run_jobs(jobs: list[PageJob], workers: int) -> list[PageOcr]:
 
 
 def ocr_pages_if_needed(
-    path: Path, pages: list[Page], language: str, settings: OcrSettings | None = None
+    path: Path,
+    pages: list[Page],
+    language: str,
+    settings: OcrSettings | None = None,
+    drawings: list[PageImageInfo] | None = None,
 ) -> list[Page]:
-    """Pages with a usable text layer as they are; the others OCR'd, each with its decision recorded."""
+    """Pages with a usable text layer as they are; the others OCR'd, each with its decision recorded.
+    `drawings`: the pages' image figures when the reader already gathered them (the file is not reopened)."""
     settings = settings or OcrSettings()
-    infos: list[PageImageInfo | None] = list(page_image_info(path))
+    infos: list[PageImageInfo | None] = list(drawings if drawings is not None else page_image_info(path))
     infos += [None] * (len(pages) - len(infos))
     decisions = [decide(p, info) for p, info in zip(pages, infos, strict=False)]
     todo = [i for i, d in enumerate(decisions) if d.needed]

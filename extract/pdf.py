@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from extract.errors import InputError
 from models import BBox, Page, Ruling, Word
+
+if TYPE_CHECKING:
+    from extract.ocr import PageImageInfo
 
 MIN_RULING = 4.0  # points; shorter segments are glyph strokes or dots, not table rules
 HAIRLINE = 2.0  # points; a filled bar thinner than this is drawn as a rule (spreadsheet gridlines)
@@ -107,8 +110,22 @@ def _words(page: Any) -> list[Word]:
     return words
 
 
-def read_pdf_pages(path: Path) -> list[Page]:
+def read_pdf(path: Path) -> tuple[list[Page], list[PageImageInfo] | None]:
+    """Every page, and what pdfium saw of each page's drawing for the OCR decision (None when the
+    pdfplumber reader had to read the file: see `extract.pdfium`)."""
+    from extract.pdfium import read_pdfium
+
+    check_pdf(path)
+    got = read_pdfium(path)
+    if got is not None:
+        return got.pages, got.drawings
+    return read_pdf_pages(path, reader="pdfplumber"), None
+
+
+def read_pdf_pages(path: Path, reader: Literal["pdfium", "pdfplumber"] = "pdfium") -> list[Page]:
     """Every page's words and rulings; raises InputError when pdfplumber cannot open the file."""
+    if reader == "pdfium":
+        return read_pdf(path)[0]
     import pdfplumber
     from pdfminer.pdfdocument import PDFPasswordIncorrect
     from pdfminer.pdfparser import PDFSyntaxError

@@ -1,10 +1,10 @@
-"""`make bench`: per style folder, pages per second, peak memory, and the ratio to bare pdfplumber tables.
+"""`make bench`: per style folder, pages per second, peak memory, and the ratio to bare pdfplumber.
 
 Both sides run in the same process tree, one after the other, with the same number of worker
-processes: the pipeline (`run_batch`, no cache) and pdfplumber's `page.extract_tables()` on the
-same pages. Wall and CPU seconds are reported (CPU is the steadier one on a shared machine; the
-pipeline's is sampled per process, as its workers are not this process's children); peak memory
-is sampled over the whole process tree (sum of RSS, and of PSS, which counts shared pages once).
+processes: the pipeline (`run_batch`, no cache) and pdfplumber's `page.extract_tables()` and
+`page.extract_words()` on the same pages. Wall and CPU seconds are reported (CPU is the steadier
+one on a shared machine; the pipeline's is sampled per process, as its workers are not this process's
+children); peak memory is sampled over the whole process tree (sum of RSS, and of PSS, which counts shared pages once).
 `pipeline/bench_ocr.py`, when present, adds its figures for the scan folder.
 """
 
@@ -85,7 +85,8 @@ def cpu_seconds() -> float:
 
 
 def bare_tables(path: Path) -> int:
-    """pdfplumber's own table extraction on every page of a file; the pages read (0 when it cannot open it)."""
+    """pdfplumber's bare extraction (`extract_tables` and `extract_words`) on every page of a file; the
+    pages read (0 when it cannot open it)."""
     import pdfplumber
 
     try:
@@ -95,6 +96,7 @@ def bare_tables(path: Path) -> int:
     with pdf:
         for page in pdf.pages:
             page.extract_tables()
+            page.extract_words()
             page.close()
         return len(pdf.pages)
 

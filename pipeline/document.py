@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from extract.annexes import tables_to_annexes
 from extract.layout import page_text
-from extract.pdf import file_sha256, read_pdf_pages
+from extract.pdf import file_sha256, read_pdf
 from extract.tables import page_to_tables
 from models import Convention, Flag, Page, PageTable
 from normalize.actions import raw_to_annex
@@ -99,11 +99,11 @@ def pages_to_convention(pages: list[Page], fichier: str, sha: str) -> Convention
 def process_document(path: Path, fichier: str, options: Options) -> tuple[Convention, list[Flag]]:
     """Read, normalise and reconcile one PDF; raises `extract.errors.InputError` on unreadable input."""
     sha = file_sha256(path)
-    pages = read_pdf_pages(path)
+    pages, drawings = read_pdf(path)
     if options.ocr:
         from extract.ocr import ocr_pages_if_needed
 
-        pages = ocr_pages_if_needed(path, pages, options.ocr_language)
+        pages = ocr_pages_if_needed(path, pages, options.ocr_language, drawings=drawings)
     convention = pages_to_convention(pages, fichier, sha)
     from reconcile import convention_to_flags
 

@@ -1,0 +1,562 @@
+"""Read a born-digital PDF with pdfium's page objects: the same pages as `extract.pdf`'s pdfplumber
+reader (words, rulings, fills) at a fraction of its cost, and each page's drawing figures for the
+OCR decision from the same pass.
+
+pdfplumber is pdfminer's layout plus a word grouping; both are reproduced here from pdfium's raw API:
+- a character's box is pdfminer's: its advance (pdfium's loose box, left to right) by the font size
+  from the font's descent, so `top`/`bottom` are pdfminer's, not the glyph's ink;
+- words are pdfplumber's `extract_words(x_tolerance=1.5, y_tolerance=2.5)` with the font as extra
+  attribute: runs of one font in content order, clustered into lines by `top`, sorted by `x0`, cut at
+  blanks and gaps; ligature characters expanded;
+- paths are pdfminer's painted paths: split at each `m`, a two-point path a line, a closed axis-aligned
+  four-point path a rectangle, anything else a curve; edges and their `source` as `extract.pdf` makes them.
+What this reader does not reproduce (rotated or vertical text, a page rotated or offset by its MediaBox,
+a character that pdfium cannot place) makes `read_pdfium` answer None and the pdfplumber reader is used.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from models import BBox, Page, Ruling, Word
+
+if TYPE_CHECKING:
+    from extract.ocr import PageImageInfo
+
+MIN_RULING = 4.0  # as extract.pdf
+HAIRLINE = 2.0  # as extract.pdf
+X_TOLERANCE = 1.5
+Y_TOLERANCE = 2.5
+LIGATURES = {"ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬁ": "fi", "ﬂ": "fl", "ﬆ": "st", "ﬅ": "st"}  # pdfplumber's
+
+
+class UnsupportedError(Exception):
+    """Something on the page this reader does not reproduce exactly; the pdfplumber reader takes over."""
+
+
+@dataclass
+class PdfiumReading:
+    """The pages, and what each page's drawing tells the OCR decision."""
+
+    pages: list[Page]
+    drawings: list[PageImageInfo]
+
+
+# ---------------------------------------------------------------- characters and words
+
+# a character: text, x0, x1, top, bottom, font key (font handle), font name
+Char = tuple[str, float, float, float, float, int, str]
+
+
+@dataclass
+class _Font:
+    key: int
+    handle: Any
+    name: str
+    descent: float  # pdfminer's, as a fraction of the font size (<= 0)
+    widths: dict[str, float]  # advance of a character, in thousandths of the font size
+    default: float | None = None  # a standard font's width for a character its metrics lack
+
+    def width(self, pdfium_c: Any, text: str) -> float | None:
+        """The advance the font's widths give (pdfium's loose box reaches a glyph's overhang, as `f`'s)."""
+        w = self.widths.get(text)
+        if self.default is not None:  # a standard font: pdfium must place it as pdfminer's metrics do
+            own = ctypes.c_float()
+            pdfium_c.FPDFFont_GetGlyphWidth(self.handle, ord(text[0]), ctypes.c_float(1000.0), ctypes.byref(own))
+            if len(text) != 1 or abs(own.value - (self.default if w is None else w)) > 0.5:
+                raise UnsupportedError("police standard dont pdfium et pdfminer n'ont pas les mêmes chasses")
+            return self.default if w is None else w
+        if w is None:
+            got = ctypes.c_float()
+            ok = len(text) == 1 and pdfium_c.FPDFFont_GetGlyphWidth(
+                self.handle, ord(text), ctypes.c_float(1000.0), ctypes.byref(got)
+            )
+            w = self.widths[text] = got.value if ok and got.value > 0 else -1.0
+        return w if w > 0 or self.default is not None else None
+
+
+def _standard_metrics(name: str) -> tuple[dict[str, Any], dict[Any, int]] | None:
+    """pdfminer's AFM metrics for a non-embedded standard font (and its Arial, Times New Roman and
+    Courier New aliases), which pdfminer uses instead of the file's widths and descent."""
+    from pdfminer.fontmetrics import FONT_METRICS
+
+    got = FONT_METRICS.get(name)
+    return None if got is None else (dict(got[0]), dict(got[1]))
+
+
+def _font(pdfium_c: Any, handle: Any, cache: dict[int, _Font]) -> _Font:
+    key = ctypes.cast(handle, ctypes.c_void_p).value or 0
+    font = cache.get(key)
+    if font is None:
+        buf = ctypes.create_string_buffer(256)
+        n = pdfium_c.FPDFFont_GetBaseFontName(handle, buf, 256)
+        name = buf.raw[: max(n - 1, 0)].decode("utf-8", "replace") if n else ""
+        standard = _standard_metrics(name) if not pdfium_c.FPDFFont_GetIsEmbedded(handle) else None
+        if standard is not None:  # pdfminer reads these with its own AFM metrics, whatever the file says
+            descriptor, widths = standard
+            descent = -abs(float(descriptor.get("Descent", 0) or 0)) / 1000
+            font = _Font(key, handle, name, descent, {k: float(v) for k, v in widths.items() if isinstance(k, str)})
+            font.default = float(descriptor.get("MissingWidth", 0) or 0)
+        else:
+            d = ctypes.c_float()
+            pdfium_c.FPDFFont_GetDescent(handle, ctypes.c_float(1000.0), ctypes.byref(d))
+            font = _Font(key, handle, name, -abs(d.value) / 1000, {})
+        cache[key] = font
+    return font
+
+
+def _chars(pdfium_c: Any, textpage: Any, height: float, fonts: dict[int, _Font]) -> list[Char]:
+    """The page's characters in content order, with pdfminer's boxes in top-left-origin points."""
+    n = pdfium_c.FPDFText_CountChars(textpage)
+    if n <= 0:
+        return []
+    buf = ctypes.create_string_buffer((n + 1) * 2)
+    got = pdfium_c.FPDFText_GetText(textpage, 0, n, ctypes.cast(buf, ctypes.POINTER(ctypes.c_ushort)))
+    units = memoryview(buf.raw[: max(got - 1, 0) * 2]).cast("H")
+    if len(units) != n:
+        raise UnsupportedError("texte de page mal indexé")
+    rect = pdfium_c.FS_RECTF()
+    ox, oy = ctypes.c_double(), ctypes.c_double()
+    matrix = pdfium_c.FS_MATRIX()
+    size = ctypes.c_float()
+    objects: dict[int, tuple[_Font, float, float]] = {}  # text object -> font, em height, width scale
+    out: list[Char] = []
+    pending_high = 0
+    for i in range(n):
+        unit = units[i]
+        obj = pdfium_c.FPDFText_GetTextObject(textpage, i)
+        if not obj:  # generated by pdfium (spaces, line ends it infers): not in the content
+            continue
+        if 0xD800 <= unit < 0xDC00:
+            pending_high = unit
+            continue
+        if 0xDC00 <= unit < 0xE000 and pending_high:
+            text = chr(0x10000 + ((pending_high - 0xD800) << 10) + (unit - 0xDC00))
+            pending_high = 0
+        else:
+            text = chr(unit)
+        key = ctypes.cast(obj, ctypes.c_void_p).value or 0
+        info = objects.get(key)
+        if info is None:
+            pdfium_c.FPDFText_GetMatrix(textpage, i, ctypes.byref(matrix))
+            if abs(matrix.b) > 1e-9 or abs(matrix.c) > 1e-9 or matrix.a <= 0 or matrix.d <= 0:
+                raise UnsupportedError("texte tourné ou retourné")
+            pdfium_c.FPDFTextObj_GetFontSize(obj, ctypes.byref(size))
+            font = _font(pdfium_c, pdfium_c.FPDFTextObj_GetFont(obj), fonts)
+            info = (font, matrix.d * size.value, matrix.a * size.value / 1000)
+            objects[key] = info
+        font, em, xscale = info
+        if text in ("\x02", "\ufffe"):  # pdfium's mark for a hyphen ending a line
+            text = "-"
+
+        if not pdfium_c.FPDFText_GetLooseCharBox(textpage, i, ctypes.byref(rect)):
+            raise UnsupportedError("caractère sans boîte")
+        pdfium_c.FPDFText_GetCharOrigin(textpage, i, ctypes.byref(ox), ctypes.byref(oy))
+        bottom = height - (oy.value + em * font.descent)
+        x0, x1 = (rect.left, rect.right) if rect.left <= rect.right else (rect.right, rect.left)
+        advance = font.width(pdfium_c, text)
+        if advance is not None:
+            x0, x1 = ox.value, ox.value + advance * xscale
+        if out and out[-1][1] == x0 and out[-1][2] == x1 and out[-1][5] == font.key and out[-1][4] == bottom:
+            # one glyph mapped to several characters (a ligature's `fi`): pdfminer keeps one character
+            prev = out[-1]
+            out[-1] = (prev[0] + text, *prev[1:])
+            continue
+        out.append((text, x0, x1, bottom - em, bottom, font.key, font.name))
+    return out
+
+
+def _cluster_lines(chars: list[Char]) -> list[list[Char]]:
+    """pdfplumber's `cluster_objects` on `top` (chained tolerance, clusters in order of `top`), each
+    line sorted by `x0`."""
+    tops = sorted({c[3] for c in chars})
+    index: dict[float, int] = {}
+    k, last = 0, None
+    for t in tops:
+        if last is not None and t > last + Y_TOLERANCE:
+            k += 1
+        index[t] = k
+        last = t
+    ordered = sorted(chars, key=lambda c: index[c[3]])
+    return [sorted(g, key=lambda c: c[1]) for _, g in itertools.groupby(ordered, key=lambda c: index[c[3]])]
+
+
+def _is_bold(name: str) -> bool:
+    font = name.lower()
+    return "bold" in font or font.endswith("-b") or "-b" in font.split("+")[-1][-3:]
+
+
+def _to_word(chars: list[Char]) -> Word | None:
+    text = "".join(LIGATURES.get(c[0], c[0]) for c in chars).strip()
+    if not text:
+        return None
+    extents = tuple((c[1], c[2]) for c in chars if c[0].strip())
+    return Word(
+        text=text,
+        x0=min(c[1] for c in chars),
+        x1=max(c[2] for c in chars),
+        top=min(c[3] for c in chars),
+        bottom=max(c[4] for c in chars),
+        bold=_is_bold(chars[0][6]),
+        chars=extents if len(extents) == len(text) else (),
+    )
+
+
+def chars_to_words(chars: list[Char]) -> list[Word]:
+    """pdfplumber's `extract_words(x_tolerance=1.5, y_tolerance=2.5, extra_attrs=["fontname"])`, as
+    `extract.pdf` keeps them."""
+    words: list[Word] = []
+    for _, run in itertools.groupby(chars, key=lambda c: c[5]):
+        for line in _cluster_lines(list(run)):
+            current: list[Char] = []
+            for c in line:
+                if c[0].isspace():
+                    if current:
+                        words.append(w) if (w := _to_word(current)) else None
+                    current = []
+                    continue
+                if current:
+                    p = current[-1]
+                    if c[1] < p[1] or c[1] > p[2] + X_TOLERANCE or abs(c[3] - p[3]) > Y_TOLERANCE:
+                        words.append(w) if (w := _to_word(current)) else None
+                        current = []
+                current.append(c)
+            if current:
+                words.append(w) if (w := _to_word(current)) else None
+    return words
+
+
+# ---------------------------------------------------------------- paths
+
+
+@dataclass
+class _Shape:
+    """A painted path as pdfminer classifies it, in top-left-origin points."""
+
+    kind: str  # line, rect, curve
+    pts: list[tuple[float, float]]
+    fill: bool
+    stroke: bool
+
+
+def _subpaths(points: list[tuple[int, float, float, bool]]) -> list[tuple[str, list[tuple[float, float]]]]:
+    """pdfminer's shape string and points of each subpath (`m` starts one, a closing line back to the
+    start is its `h`, a Bézier counts once with its end point)."""
+    out: list[tuple[str, list[tuple[float, float]]]] = []
+    shape, pts = "", list[tuple[float, float]]()
+    pending_bezier = 0
+    for kind, x, y, close in points:
+        if kind == 2:  # moveto
+            if shape:
+                out.append((shape, pts))
+            shape, pts, pending_bezier = "m", [(x, y)], 0
+            continue
+        if not shape:
+            continue
+        if kind == 1:  # bezierto: three points, the last is the end
+            pending_bezier += 1
+            if pending_bezier < 3:
+                continue
+            pending_bezier = 0
+            shape += "c"
+            pts.append((x, y))
+        else:
+            shape += "l"
+            pts.append((x, y))
+        if close:
+            if shape[-1] == "l" and pts[-1] == pts[0]:
+                shape = shape[:-1] + "h"
+            else:
+                shape += "h"
+                pts.append(pts[0])
+    if shape:
+        out.append((shape, pts))
+    return out
+
+
+def _classify(shape: str, pts: list[tuple[float, float]]) -> str:
+    """pdfminer's `paint_path`: line, rect or curve."""
+    if len(shape) > 3 and shape[-2:] == "lh" and pts[-2] == pts[0]:
+        shape, pts = shape[:-2] + "h", pts[:-1]
+    if shape in ("mlh", "ml"):
+        return "line"
+    if shape in ("mlllh", "mllll"):
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3), _ = pts
+        closed = pts[0] == pts[4]
+        square = (x0 == x1 and y1 == y2 and x2 == x3 and y3 == y0) or (y0 == y1 and x1 == x2 and y2 == y3 and x3 == x0)
+        if closed and square:
+            return "rect"
+    return "curve"
+
+
+def _path_shapes(pdfium_c: Any, obj: Any, ctm: tuple[float, ...], height: float) -> list[_Shape]:
+    fillmode, stroke = ctypes.c_int(), ctypes.c_int()
+    if not pdfium_c.FPDFPath_GetDrawMode(obj, ctypes.byref(fillmode), ctypes.byref(stroke)):
+        return []
+    fill, stroked = fillmode.value != 0, bool(stroke.value)
+    if not fill and not stroked:
+        return []
+    a, b, c, d, e, f = ctm
+    x, y = ctypes.c_float(), ctypes.c_float()
+    points = []
+    for k in range(pdfium_c.FPDFPath_CountSegments(obj)):
+        seg = pdfium_c.FPDFPath_GetPathSegment(obj, k)
+        pdfium_c.FPDFPathSegment_GetPoint(seg, ctypes.byref(x), ctypes.byref(y))
+        px, py = x.value, y.value
+        tx, ty = a * px + c * py + e, b * px + d * py + f
+        points.append(
+            (pdfium_c.FPDFPathSegment_GetType(seg), tx, height - ty, bool(pdfium_c.FPDFPathSegment_GetClose(seg)))
+        )
+    shapes = []
+    for shape, pts in _subpaths(points):
+        raw = pts
+        kind = _classify(shape, raw)
+        if kind == "line":
+            raw = raw[:2]
+        elif kind == "rect":
+            raw = [raw[0], raw[2]]
+        elif len(shape) > 3 and shape[-2:] == "lh" and pts[-2] == pts[0]:
+            raw = pts[:-1]
+        shapes.append(_Shape(kind, raw, fill, stroked))
+    return shapes
+
+
+def _mult(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
+    """m then n (PDF row-vector convention)."""
+    a, b, c, d, e, f = m
+    a2, b2, c2, d2, e2, f2 = n
+    return (
+        a * a2 + b * c2,
+        a * b2 + b * d2,
+        c * a2 + d * c2,
+        c * b2 + d * d2,
+        e * a2 + f * c2 + e2,
+        e * b2 + f * d2 + f2,
+    )
+
+
+def _rulings_and_fills(shapes: list[_Shape]) -> tuple[list[Ruling], list[BBox]]:
+    """`extract.pdf._rulings` and `_fills` on pdfplumber's edges: lines, then rectangles' sides, then curves."""
+    lines, rects, curves = [], [], []
+    for s in shapes:
+        if s.kind == "line":
+            (xa, ya), (xb, yb) = s.pts
+            lines.append((min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)))
+        elif s.kind == "rect":
+            (xa, ya), (xb, yb) = s.pts
+            rects.append((min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb), s.fill, s.stroke))
+        else:
+            curves.append(s.pts)
+    backgrounds = [(x0, t, x1, b) for x0, t, x1, b, fill, stroke in rects if _background(x0, t, x1, b, fill, stroke)]
+    out: list[Ruling] = []
+    for x0, top, x1, bottom in lines:
+        if top == bottom:
+            if x1 - x0 >= MIN_RULING:
+                out.append(Ruling(orientation="h", x0=x0, x1=x1, top=top, bottom=top))
+        elif bottom - top >= MIN_RULING:
+            out.append(Ruling(orientation="v", x0=x0, x1=x0, top=top, bottom=bottom))
+    for x0, top, x1, bottom, fill, stroke in rects:
+        for orientation, ex0, etop, ex1, ebottom in (
+            ("h", x0, top, x1, top),
+            ("h", x0, bottom, x1, bottom),
+            ("v", x0, top, x0, bottom),
+            ("v", x1, top, x1, bottom),
+        ):
+            source = "line"
+            if (
+                fill
+                and not stroke
+                and any(
+                    bx0 - 0.01 <= ex0 and ex1 <= bx1 + 0.01 and btop - 0.01 <= etop and ebottom <= bbottom + 0.01
+                    for bx0, btop, bx1, bbottom in backgrounds
+                )
+            ):
+                source = "fill"
+            if orientation == "h" and ex1 - ex0 >= MIN_RULING:
+                out.append(Ruling(orientation="h", x0=ex0, x1=ex1, top=etop, bottom=etop, source=source))
+            elif orientation == "v" and ebottom - etop >= MIN_RULING:
+                out.append(Ruling(orientation="v", x0=ex0, x1=ex0, top=etop, bottom=ebottom, source=source))
+    for pts in curves:
+        for (xa, ya), (xb, yb) in itertools.pairwise(pts):
+            x0, x1, top, bottom = min(xa, xb), max(xa, xb), min(ya, yb), max(ya, yb)
+            if xa == xb:
+                if bottom - top >= MIN_RULING:
+                    out.append(Ruling(orientation="v", x0=x0, x1=x0, top=top, bottom=bottom))
+            elif ya == yb and x1 - x0 >= MIN_RULING:
+                out.append(Ruling(orientation="h", x0=x0, x1=x1, top=top, bottom=top))
+    fills = [BBox(x0=x0, top=t, x1=x1, bottom=b) for x0, t, x1, b in backgrounds]
+    return out, fills
+
+
+def _background(x0: float, top: float, x1: float, bottom: float, fill: bool, stroke: bool) -> bool:
+    return fill and not stroke and x1 - x0 >= HAIRLINE and bottom - top >= HAIRLINE
+
+
+# ---------------------------------------------------------------- pages
+
+
+@dataclass
+class _Drawing:
+    """Counters for `extract.ocr.PageImageInfo`, as `extract.ocr.page_image_info` gathers them."""
+
+    cover: float = 0.0
+    dpi: float | None = None
+    best: float = 0.0
+    paths: int = 0
+    texts: int = 0
+    invisible: int = 0
+
+
+def _walk(
+    pdfium_c: Any,
+    parent: Any,
+    form: bool,
+    ctm: tuple[float, ...],
+    level: int,
+    height: float,
+    size: tuple[float, float],
+    shapes: list[_Shape],
+    drawing: _Drawing,
+) -> None:
+    """Every page object (forms entered): painted paths as shapes, and the OCR decision's counters
+    (counted to the depth `page_image_info` uses)."""
+    count = pdfium_c.FPDFFormObj_CountObjects if form else pdfium_c.FPDFPage_CountObjects
+    get = pdfium_c.FPDFFormObj_GetObject if form else pdfium_c.FPDFPage_GetObject
+    matrix = pdfium_c.FS_MATRIX()
+    for i in range(count(parent)):
+        obj = get(parent, i)
+        if not obj:
+            raise UnsupportedError("objet de page illisible")
+        kind = pdfium_c.FPDFPageObj_GetType(obj)
+        counted = level < 3
+        if kind in (pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_FORM):
+            pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix))
+            m = _mult((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), ctm)
+        if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
+            drawing.paths += counted
+            shapes.extend(_path_shapes(pdfium_c, obj, m, height))
+        elif kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
+            drawing.texts += counted
+            mode = pdfium_c.FPDFTextObj_GetTextRenderMode(obj)
+            drawing.invisible += counted and mode == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
+        elif kind == pdfium_c.FPDF_PAGEOBJ_IMAGE and counted:
+            _image(pdfium_c, obj, size, drawing)
+        elif kind == pdfium_c.FPDF_PAGEOBJ_FORM:
+            _walk(pdfium_c, obj, True, m, level + 1, height, size, shapes, drawing)
+
+
+def _image(pdfium_c: Any, obj: Any, size: tuple[float, float], drawing: _Drawing) -> None:
+    """`page_image_info`'s cover and resolution of one image object."""
+    pw, ph = size
+    left, bottom, right, top = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
+    if not pdfium_c.FPDFPageObj_GetBounds(obj, *map(ctypes.byref, (left, bottom, right, top))):
+        raise UnsupportedError("image sans emprise")
+    x0, y0, x1, y1 = left.value, bottom.value, right.value, top.value
+    a = max(0.0, min(x1, pw) - max(x0, 0.0)) * max(0.0, min(y1, ph) - max(y0, 0.0))
+    drawing.cover += a / max(pw * ph, 1.0)
+    if a > drawing.best:
+        drawing.best = a
+        w, h = ctypes.c_uint(), ctypes.c_uint()
+        if not pdfium_c.FPDFImageObj_GetImagePixelSize(obj, ctypes.byref(w), ctypes.byref(h)):
+            raise UnsupportedError("taille d'image illisible")
+        drawing.dpi = 72 * max(w.value / max(x1 - x0, 1e-6), h.value / max(y1 - y0, 1e-6))
+
+
+def _page(pdfium_c: Any, page: Any, number: int, fonts: dict[int, _Font]) -> tuple[Page, PageImageInfo]:
+    from extract.ocr import PageImageInfo
+
+    raw = page.raw
+    if pdfium_c.FPDFPage_GetRotation(raw) != 0:
+        raise UnsupportedError("page tournée")
+    left, bottom, right, top = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
+    if pdfium_c.FPDFPage_GetMediaBox(raw, *map(ctypes.byref, (left, bottom, right, top))) and (
+        left.value or bottom.value
+    ):
+        raise UnsupportedError("MediaBox décalée")
+    width, height = pdfium_c.FPDF_GetPageWidthF(raw), pdfium_c.FPDF_GetPageHeightF(raw)
+    shapes: list[_Shape] = []
+    drawing = _Drawing()
+    _walk(pdfium_c, raw, False, (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), 0, height, (width, height), shapes, drawing)
+    textpage = pdfium_c.FPDFText_LoadPage(raw)
+    if not textpage:
+        raise UnsupportedError("texte de page illisible")
+    try:
+        chars = _chars(pdfium_c, textpage, height, fonts)
+    finally:
+        pdfium_c.FPDFText_ClosePage(textpage)
+    rulings, fills = _rulings_and_fills(shapes)
+    info = PageImageInfo(min(drawing.cover, 1.0), drawing.dpi, drawing.paths, drawing.texts, drawing.invisible)
+    return Page(
+        number=number, width=width, height=height, words=chars_to_words(chars), rulings=rulings, fills=fills
+    ), info
+
+
+_WIDTHS = re.compile(rb"/Widths\s*(?:\[([^\]]*)\]|(\d+)\s+\d+\s+R)")
+_CID_WIDTHS = re.compile(rb"/W\s*(?:\[((?:[^\[\]]|\[[^\]]*\])*)\]|(\d+)\s+\d+\s+R)")
+_OBJSTM = re.compile(rb"/Type\s*/ObjStm\b")
+_STREAM = re.compile(rb"\d+\s+\d+\s+obj\s*<<(.*?)>>\s*stream\r?\n", re.S)
+
+
+def _fractional_widths(data: bytes) -> bool:
+    """Whether a font of the file gives non-integer glyph widths: pdfium places characters with the
+    widths rounded down, pdfminer with the exact ones (Skia and some other producers write them)."""
+    texts = [data]
+    if _OBJSTM.search(data):  # objects packed in compressed object streams: unpack them to look
+        import zlib
+
+        for m in _STREAM.finditer(data):
+            if not _OBJSTM.search(m.group(1)):
+                continue
+            end = data.find(b"endstream", m.end())
+            try:
+                texts.append(zlib.decompressobj().decompress(data[m.end() : end]))
+            except zlib.error:
+                return True  # cannot tell: be safe
+    for text in texts:
+        for pattern in (_WIDTHS, _CID_WIDTHS):
+            for m in pattern.finditer(text):
+                array = m.group(1)
+                if array is None:
+                    ref = re.search(rb"(?<!\d)" + m.group(2) + rb"\s+0\s+obj\s*\[([^\]]*)\]", data)
+                    array = ref.group(1) if ref else b"."
+                if b"." in array:
+                    return True
+    return False
+
+
+def read_pdfium(path: Path) -> PdfiumReading | None:
+    """Every page with pdfium, or None when pdfium cannot open the file or meets what it does not
+    reproduce exactly (the caller then reads the file with pdfplumber)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    if _fractional_widths(path.read_bytes()):
+        return None
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError:
+        return None
+    try:
+        n = len(pdf)
+        if n == 0:
+            return None
+        pages, drawings = [], []
+        fonts: dict[int, _Font] = {}
+        for i in range(n):
+            page = pdf[i]
+            try:
+                p, info = _page(pdfium_c, page, i + 1, fonts)
+            finally:
+                page.close()
+            pages.append(p)
+            drawings.append(info)
+        return PdfiumReading(pages, drawings)
+    except (UnsupportedError, pdfium.PdfiumError):
+        return None
+    finally:
+        pdf.close()
