@@ -89,7 +89,7 @@ def _standard_metrics(name: str) -> tuple[dict[str, Any], dict[Any, int]] | None
     return None if got is None else (dict(got[0]), dict(got[1]))
 
 
-def _font(pdfium_c: Any, handle: Any, cache: dict[int, _Font]) -> _Font:
+def _font(pdfium_c: Any, handle: Any, cache: dict[int, _Font], descents: dict[str, float]) -> _Font:
     key = ctypes.cast(handle, ctypes.c_void_p).value or 0
     font = cache.get(key)
     if font is None:
@@ -102,15 +102,17 @@ def _font(pdfium_c: Any, handle: Any, cache: dict[int, _Font]) -> _Font:
             descent = -abs(float(descriptor.get("Descent", 0) or 0)) / 1000
             font = _Font(key, handle, name, descent, {k: float(v) for k, v in widths.items() if isinstance(k, str)})
             font.default = float(descriptor.get("MissingWidth", 0) or 0)
-        else:
-            d = ctypes.c_float()
-            pdfium_c.FPDFFont_GetDescent(handle, ctypes.c_float(1000.0), ctypes.byref(d))
-            font = _Font(key, handle, name, -abs(d.value) / 1000, {})
+        else:  # the descriptor's /Descent as written (pdfium makes one up when it says 0)
+            if name not in descents:
+                raise UnsupportedError(f"descripteur de police introuvable : {name}")
+            font = _Font(key, handle, name, descents[name], {})
         cache[key] = font
     return font
 
 
-def _chars(pdfium_c: Any, textpage: Any, height: float, fonts: dict[int, _Font]) -> list[Char]:
+def _chars(
+    pdfium_c: Any, textpage: Any, height: float, fonts: dict[int, _Font], descents: dict[str, float]
+) -> list[Char]:
     """The page's characters in content order, with pdfminer's boxes in top-left-origin points."""
     n = pdfium_c.FPDFText_CountChars(textpage)
     if n <= 0:
@@ -126,6 +128,7 @@ def _chars(pdfium_c: Any, textpage: Any, height: float, fonts: dict[int, _Font])
     size = ctypes.c_float()
     objects: dict[int, tuple[_Font, float, float]] = {}  # text object -> font, em height, width scale
     out: list[Char] = []
+    last: tuple[int, float, float, float, float] | None = None
     pending_high = 0
     for i in range(n):
         unit = units[i]
@@ -147,7 +150,7 @@ def _chars(pdfium_c: Any, textpage: Any, height: float, fonts: dict[int, _Font])
             if abs(matrix.b) > 1e-9 or abs(matrix.c) > 1e-9 or matrix.a <= 0 or matrix.d <= 0:
                 raise UnsupportedError("texte tourné ou retourné")
             pdfium_c.FPDFTextObj_GetFontSize(obj, ctypes.byref(size))
-            font = _font(pdfium_c, pdfium_c.FPDFTextObj_GetFont(obj), fonts)
+            font = _font(pdfium_c, pdfium_c.FPDFTextObj_GetFont(obj), fonts, descents)
             info = (font, matrix.d * size.value, matrix.a * size.value / 1000)
             objects[key] = info
         font, em, xscale = info
@@ -158,15 +161,18 @@ def _chars(pdfium_c: Any, textpage: Any, height: float, fonts: dict[int, _Font])
             raise UnsupportedError("caractère sans boîte")
         pdfium_c.FPDFText_GetCharOrigin(textpage, i, ctypes.byref(ox), ctypes.byref(oy))
         bottom = height - (oy.value + em * font.descent)
+        loose = (key, ox.value, oy.value, rect.left, rect.right)
+        if loose == last:
+            # one glyph mapped to several characters (a ligature's `ff`): pdfminer keeps one character
+            # as wide as the glyph
+            prev = out[-1]
+            out[-1] = (prev[0] + text, prev[1], max(rect.left, rect.right), *prev[3:])
+            continue
+        last = loose
         x0, x1 = (rect.left, rect.right) if rect.left <= rect.right else (rect.right, rect.left)
         advance = font.width(pdfium_c, text)
         if advance is not None:
             x0, x1 = ox.value, ox.value + advance * xscale
-        if out and out[-1][1] == x0 and out[-1][2] == x1 and out[-1][5] == font.key and out[-1][4] == bottom:
-            # one glyph mapped to several characters (a ligature's `fi`): pdfminer keeps one character
-            prev = out[-1]
-            out[-1] = (prev[0] + text, *prev[1:])
-            continue
         out.append((text, x0, x1, bottom - em, bottom, font.key, font.name))
     return out
 
@@ -467,7 +473,9 @@ def _image(pdfium_c: Any, obj: Any, size: tuple[float, float], drawing: _Drawing
         drawing.dpi = 72 * max(w.value / max(x1 - x0, 1e-6), h.value / max(y1 - y0, 1e-6))
 
 
-def _page(pdfium_c: Any, page: Any, number: int, fonts: dict[int, _Font]) -> tuple[Page, PageImageInfo]:
+def _page(
+    pdfium_c: Any, page: Any, number: int, fonts: dict[int, _Font], descents: dict[str, float]
+) -> tuple[Page, PageImageInfo]:
     from extract.ocr import PageImageInfo
 
     raw = page.raw
@@ -486,7 +494,7 @@ def _page(pdfium_c: Any, page: Any, number: int, fonts: dict[int, _Font]) -> tup
     if not textpage:
         raise UnsupportedError("texte de page illisible")
     try:
-        chars = _chars(pdfium_c, textpage, height, fonts)
+        chars = _chars(pdfium_c, textpage, height, fonts, descents)
     finally:
         pdfium_c.FPDFText_ClosePage(textpage)
     rulings, fills = _rulings_and_fills(shapes)
@@ -502,9 +510,8 @@ _OBJSTM = re.compile(rb"/Type\s*/ObjStm\b")
 _STREAM = re.compile(rb"\d+\s+\d+\s+obj\s*<<(.*?)>>\s*stream\r?\n", re.S)
 
 
-def _fractional_widths(data: bytes) -> bool:
-    """Whether a font of the file gives non-integer glyph widths: pdfium places characters with the
-    widths rounded down, pdfminer with the exact ones (Skia and some other producers write them)."""
+def _unpacked(data: bytes) -> list[bytes] | None:
+    """The file's bytes and the content of its object streams (None when one cannot be inflated)."""
     texts = [data]
     if _OBJSTM.search(data):  # objects packed in compressed object streams: unpack them to look
         import zlib
@@ -516,7 +523,37 @@ def _fractional_widths(data: bytes) -> bool:
             try:
                 texts.append(zlib.decompressobj().decompress(data[m.end() : end]))
             except zlib.error:
-                return True  # cannot tell: be safe
+                return None
+    return texts
+
+
+_FONT_NAME = re.compile(rb"/FontName\s*/([^\s/<>\[\]()]+)")
+_DESCENT = re.compile(rb"/Descent\s+(-?\d*\.?\d+)")
+
+
+def _descents(texts: list[bytes]) -> dict[str, float] | None:
+    """Each font descriptor's /Descent by font name without its subset prefix, as pdfminer reads it
+    (None when two subsets of one font disagree)."""
+    out: dict[str, float] = {}
+    for text in texts:
+        for m in _FONT_NAME.finditer(text):
+            start = max(text.rfind(b"obj", 0, m.start()), text.rfind(b"endobj", 0, m.start()), 0)
+            end = text.find(b"endobj", m.end())
+            found = _DESCENT.search(text, start, end if end > 0 else len(text))
+            name = re.sub(rb"^[A-Z]{6}\+", b"", m.group(1)).decode("latin-1")
+            name = re.sub(r"#([0-9A-Fa-f]{2})", lambda h: chr(int(h.group(1), 16)), name)
+            descent = -abs(float(found.group(1))) / 1000 if found else 0.0
+            if out.setdefault(name, descent) != descent:
+                return None
+    return out
+
+
+def _fractional_widths(data: bytes, texts: list[bytes] | None = None) -> bool:
+    """Whether a font of the file gives non-integer glyph widths: pdfium places characters with the
+    widths rounded down, pdfminer with the exact ones (Skia and some other producers write them)."""
+    texts = texts if texts is not None else _unpacked(data)
+    if texts is None:
+        return True  # cannot tell: be safe
     for text in texts:
         for pattern in (_WIDTHS, _CID_WIDTHS):
             for m in pattern.finditer(text):
@@ -535,7 +572,10 @@ def read_pdfium(path: Path) -> PdfiumReading | None:
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
-    if _fractional_widths(path.read_bytes()):
+    data = path.read_bytes()
+    texts = _unpacked(data)
+    descents = _descents(texts) if texts is not None else None
+    if descents is None or _fractional_widths(data, texts):
         return None
     try:
         pdf = pdfium.PdfDocument(str(path))
@@ -550,7 +590,7 @@ def read_pdfium(path: Path) -> PdfiumReading | None:
         for i in range(n):
             page = pdf[i]
             try:
-                p, info = _page(pdfium_c, page, i + 1, fonts)
+                p, info = _page(pdfium_c, page, i + 1, fonts, descents)
             finally:
                 page.close()
             pages.append(p)
