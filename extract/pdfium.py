@@ -19,7 +19,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,25 +59,33 @@ class _Font:
     handle: Any
     name: str
     descent: float  # pdfminer's, as a fraction of the font size (<= 0)
-    widths: dict[str, float]  # advance of a character, in thousandths of the font size
+    widths: dict[str, float]  # pdfminer's advance of a character, in thousandths of the font size
     default: float | None = None  # a standard font's width for a character its metrics lack
+    own: dict[str, float] = field(default_factory=dict)  # pdfium's advance (what it placed the glyphs with)
 
-    def width(self, pdfium_c: Any, text: str) -> float | None:
-        """The advance the font's widths give (pdfium's loose box reaches a glyph's overhang, as `f`'s)."""
-        w = self.widths.get(text)
-        if self.default is not None:  # a standard font: pdfium must place it as pdfminer's metrics do
-            own = ctypes.c_float()
-            pdfium_c.FPDFFont_GetGlyphWidth(self.handle, ord(text[0]), ctypes.c_float(1000.0), ctypes.byref(own))
-            if len(text) != 1 or abs(own.value - (self.default if w is None else w)) > 0.5:
-                raise UnsupportedError("police standard dont pdfium et pdfminer n'ont pas les mêmes chasses")
-            return self.default if w is None else w
+    def pdfium_width(self, pdfium_c: Any, text: str) -> float | None:
+        """The advance pdfium placed the character with (its widths rounded down, or its own metrics
+        for a standard font), None when pdfium does not say."""
+        w = self.own.get(text)
         if w is None:
             got = ctypes.c_float()
             ok = len(text) == 1 and pdfium_c.FPDFFont_GetGlyphWidth(
                 self.handle, ord(text), ctypes.c_float(1000.0), ctypes.byref(got)
             )
-            w = self.widths[text] = got.value if ok and got.value > 0 else -1.0
-        return w if w > 0 or self.default is not None else None
+            w = self.own[text] = got.value if ok else -1.0
+        return w if w >= 0 else None
+
+    def width(self, pdfium_c: Any, text: str) -> float | None:
+        """pdfminer's advance: the file's exact widths, a standard font's AFM metrics, else pdfium's
+        (its loose box reaches a glyph's overhang, as `f`'s, so the width is asked for)."""
+        w = self.widths.get(text)
+        if w is None and self.default is not None:
+            return self.default
+        if w is None:
+            w = self.pdfium_width(pdfium_c, text)
+            if w is None or w <= 0:
+                return None
+        return w
 
 
 def _standard_metrics(name: str) -> tuple[dict[str, Any], dict[Any, int]] | None:
@@ -89,7 +97,7 @@ def _standard_metrics(name: str) -> tuple[dict[str, Any], dict[Any, int]] | None
     return None if got is None else (dict(got[0]), dict(got[1]))
 
 
-def _font(pdfium_c: Any, handle: Any, cache: dict[int, _Font], descents: dict[str, float]) -> _Font:
+def _font(pdfium_c: Any, handle: Any, cache: dict[int, _Font], descents: dict[str, float], exact: Widths) -> _Font:
     key = ctypes.cast(handle, ctypes.c_void_p).value or 0
     font = cache.get(key)
     if font is None:
@@ -105,13 +113,18 @@ def _font(pdfium_c: Any, handle: Any, cache: dict[int, _Font], descents: dict[st
         else:  # the descriptor's /Descent as written (pdfium makes one up when it says 0)
             if name not in descents:
                 raise UnsupportedError(f"descripteur de police introuvable : {name}")
-            font = _Font(key, handle, name, descents[name], {})
+            font = _Font(key, handle, name, descents[name], dict(exact.get(name, {})))
         cache[key] = font
     return font
 
 
 def _chars(
-    pdfium_c: Any, textpage: Any, height: float, fonts: dict[int, _Font], descents: dict[str, float]
+    pdfium_c: Any,
+    textpage: Any,
+    height: float,
+    fonts: dict[int, _Font],
+    descents: dict[str, float],
+    exact: Widths,
 ) -> list[Char]:
     """The page's characters in content order, with pdfminer's boxes in top-left-origin points."""
     n = pdfium_c.FPDFText_CountChars(textpage)
@@ -124,15 +137,20 @@ def _chars(
         raise UnsupportedError("texte de page mal indexé")
     rect = pdfium_c.FS_RECTF()
     ox, oy = ctypes.c_double(), ctypes.c_double()
+    rect_ref, ox_ref, oy_ref = ctypes.byref(rect), ctypes.byref(ox), ctypes.byref(oy)
     matrix = pdfium_c.FS_MATRIX()
     size = ctypes.c_float()
+    text_object = pdfium_c.FPDFText_GetTextObject
+    loose_box, origin = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetCharOrigin
     objects: dict[int, tuple[_Font, float, float]] = {}  # text object -> font, em height, width scale
+    metrics: dict[tuple[int, str], tuple[float | None, float | None]] = {}
     out: list[Char] = []
     last: tuple[int, float, float, float, float] | None = None
+    drift, run_object, run_end = 0.0, -1, (float("nan"), float("nan"))
     pending_high = 0
     for i in range(n):
         unit = units[i]
-        obj = pdfium_c.FPDFText_GetTextObject(textpage, i)
+        obj = text_object(textpage, i)
         if not obj:  # generated by pdfium (spaces, line ends it infers): not in the content
             continue
         if 0xD800 <= unit < 0xDC00:
@@ -150,30 +168,47 @@ def _chars(
             if abs(matrix.b) > 1e-9 or abs(matrix.c) > 1e-9 or matrix.a <= 0 or matrix.d <= 0:
                 raise UnsupportedError("texte tourné ou retourné")
             pdfium_c.FPDFTextObj_GetFontSize(obj, ctypes.byref(size))
-            font = _font(pdfium_c, pdfium_c.FPDFTextObj_GetFont(obj), fonts, descents)
+            font = _font(pdfium_c, pdfium_c.FPDFTextObj_GetFont(obj), fonts, descents, exact)
             info = (font, matrix.d * size.value, matrix.a * size.value / 1000)
             objects[key] = info
         font, em, xscale = info
         if text in ("\x02", "\ufffe"):  # pdfium's mark for a hyphen ending a line
             text = "-"
 
-        if not pdfium_c.FPDFText_GetLooseCharBox(textpage, i, ctypes.byref(rect)):
+        if not loose_box(textpage, i, rect_ref):
             raise UnsupportedError("caractère sans boîte")
-        pdfium_c.FPDFText_GetCharOrigin(textpage, i, ctypes.byref(ox), ctypes.byref(oy))
+        origin(textpage, i, ox_ref, oy_ref)
         bottom = height - (oy.value + em * font.descent)
         loose = (key, ox.value, oy.value, rect.left, rect.right)
         if loose == last:
             # one glyph mapped to several characters (a ligature's `ff`): pdfminer keeps one character
             # as wide as the glyph
             prev = out[-1]
+            if drift or font.widths:
+                raise UnsupportedError("ligature dans une police aux chasses corrigées")
             out[-1] = (prev[0] + text, prev[1], max(rect.left, rect.right), *prev[3:])
             continue
         last = loose
+        if key != run_object:  # a new text object continues the run when pdfium put it where the last ended
+            if abs(ox.value - run_end[0]) > 1e-3 or abs(oy.value - run_end[1]) > 1e-3:
+                drift = 0.0
+            run_object = key
         x0, x1 = (rect.left, rect.right) if rect.left <= rect.right else (rect.right, rect.left)
-        advance = font.width(pdfium_c, text)
+        both = metrics.get((font.key, text))
+        if both is None:
+            both = metrics[(font.key, text)] = (font.width(pdfium_c, text), font.pdfium_width(pdfium_c, text))
+        advance, own = both
         if advance is not None:
-            x0, x1 = ox.value, ox.value + advance * xscale
-        out.append((text, x0, x1, bottom - em, bottom, font.key, font.name))
+            x0 = ox.value + drift
+            x1 = x0 + advance * xscale
+            if own is not None:
+                # pdfium placed the next characters with its own advance, pdfminer with the exact one
+                drift += (advance - own) * xscale
+            elif drift:
+                raise UnsupportedError("chasse pdfium inconnue")
+        run_end = (ox.value + (own if own is not None else 0.0) * xscale, oy.value)
+        # float32 noise off: characters pdfminer places at one x (a zero-width glyph) keep their order
+        out.append((text, round(x0, 4), round(x1, 4), bottom - em, bottom, font.key, font.name))
     return out
 
 
@@ -474,7 +509,7 @@ def _image(pdfium_c: Any, obj: Any, size: tuple[float, float], drawing: _Drawing
 
 
 def _page(
-    pdfium_c: Any, page: Any, number: int, fonts: dict[int, _Font], descents: dict[str, float]
+    pdfium_c: Any, page: Any, number: int, fonts: dict[int, _Font], descents: dict[str, float], exact: Widths
 ) -> tuple[Page, PageImageInfo]:
     from extract.ocr import PageImageInfo
 
@@ -494,7 +529,7 @@ def _page(
     if not textpage:
         raise UnsupportedError("texte de page illisible")
     try:
-        chars = _chars(pdfium_c, textpage, height, fonts, descents)
+        chars = _chars(pdfium_c, textpage, height, fonts, descents, exact)
     finally:
         pdfium_c.FPDFText_ClosePage(textpage)
     rulings, fills = _rulings_and_fills(shapes)
@@ -525,6 +560,91 @@ def _unpacked(data: bytes) -> list[bytes] | None:
             except zlib.error:
                 return None
     return texts
+
+
+Widths = dict[str, dict[str, float]]  # font name without subset prefix -> character -> width
+_FONT_WIDTHS = re.compile(rb"/Widths\b")
+_BASE_FONT = re.compile(rb"/BaseFont\s*/([^\s/<>\[\]()]+)")
+_FIRST_CHAR = re.compile(rb"/FirstChar\s+(\d+)")
+_TO_UNICODE = re.compile(rb"/ToUnicode\s+(\d+)\s+\d+\s+R")
+_HEX = re.compile(rb"<([0-9A-Fa-f]*)>")
+
+
+def _stream(data: bytes, number: bytes) -> bytes | None:
+    """The inflated content of stream object `number`, None when it cannot be read."""
+    import zlib
+
+    m = re.search(rb"(?<!\d)" + number + rb"\s+0\s+obj\s*<<(.*?)>>\s*stream\r?\n", data, re.S)
+    if not m:
+        return None
+    end = data.find(b"endstream", m.end())
+    raw = data[m.end() : end]
+    if b"/FlateDecode" not in m.group(1):
+        return raw if b"/Filter" not in m.group(1) else None
+    try:
+        return zlib.decompressobj().decompress(raw)
+    except zlib.error:
+        return None
+
+
+def _cmap(text: bytes) -> dict[int, str]:
+    """Code -> text of a ToUnicode CMap (bfchar and bfrange)."""
+
+    def uni(h: bytes) -> str:
+        return bytes.fromhex(h.decode()).decode("utf-16-be", "replace")
+
+    out: dict[int, str] = {}
+    for block in re.findall(rb"beginbfchar(.*?)endbfchar", text, re.S):
+        hexes = _HEX.findall(block)
+        for src, dst in zip(hexes[::2], hexes[1::2], strict=False):
+            out[int(src, 16)] = uni(dst)
+    for block in re.findall(rb"beginbfrange(.*?)endbfrange", text, re.S):
+        for m in re.finditer(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(<[0-9A-Fa-f]*>|\[[^\]]*\])", block):
+            lo, hi, dst = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
+            if dst.startswith(b"["):
+                for k, h in enumerate(_HEX.findall(dst)):
+                    out[lo + k] = uni(h)
+            else:
+                base = bytes.fromhex(dst[1:-1].decode())
+                for k in range(hi - lo + 1):
+                    last = int.from_bytes(base[-2:], "big") + k
+                    out[lo + k] = (base[:-2] + last.to_bytes(2, "big")).decode("utf-16-be", "replace")
+    return out
+
+
+def _exact_widths(data: bytes) -> Widths | None:
+    """The simple fonts' widths by character, as written (fractional ones included), from each font
+    dictionary's /Widths and /ToUnicode; None when a font with fractional widths cannot be read so."""
+    out: Widths = {}
+    for m in _FONT_WIDTHS.finditer(data):
+        start = data.rfind(b" obj", 0, m.start())
+        end = data.find(b"endobj", m.start())
+        obj = data[start:end]
+        name_m, first_m = _BASE_FONT.search(obj), _FIRST_CHAR.search(obj)
+        arr = re.search(rb"/Widths\s*(?:\[([^\]]*)\]|(\d+)\s+\d+\s+R)", obj)
+        if not name_m or not arr:
+            continue
+        array = arr.group(1)
+        if array is None:
+            ref = re.search(rb"(?<!\d)" + arr.group(2) + rb"\s+0\s+obj\s*\[([^\]]*)\]", data)
+            array = ref.group(1) if ref else b"."
+        if b"." not in array:
+            continue
+        uni_m = _TO_UNICODE.search(obj)
+        cmap_text = _stream(data, uni_m.group(1)) if uni_m else None
+        if cmap_text is None or not first_m:
+            return None
+        cmap = _cmap(cmap_text)
+        name = re.sub(rb"^[A-Z]{6}\+", b"", name_m.group(1)).decode("latin-1")
+        table = out.setdefault(name, {})
+        for k, w in enumerate(array.split()):
+            text = cmap.get(int(first_m.group(1)) + k)
+            if not text or text == "\x00":
+                continue
+            width = float(w)
+            if table.setdefault(text, width) != width:
+                return None
+    return out
 
 
 _FONT_NAME = re.compile(rb"/FontName\s*/([^\s/<>\[\]()]+)")
@@ -575,8 +695,13 @@ def read_pdfium(path: Path) -> PdfiumReading | None:
     data = path.read_bytes()
     texts = _unpacked(data)
     descents = _descents(texts) if texts is not None else None
-    if descents is None or _fractional_widths(data, texts):
+    if texts is None or descents is None:
         return None
+    exact = _exact_widths(data) if len(texts) == 1 else None
+    if exact is None:
+        if _fractional_widths(data, texts):
+            return None
+        exact = {}
     try:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError:
@@ -590,7 +715,7 @@ def read_pdfium(path: Path) -> PdfiumReading | None:
         for i in range(n):
             page = pdf[i]
             try:
-                p, info = _page(pdfium_c, page, i + 1, fonts, descents)
+                p, info = _page(pdfium_c, page, i + 1, fonts, descents, exact)
             finally:
                 page.close()
             pages.append(p)
