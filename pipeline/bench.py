@@ -134,6 +134,8 @@ def bench_style(folder: Path, workers: int) -> dict[str, Any]:
         "pdfplumber_pages_per_s": round(bare_pps, 2),
         "pdfplumber_cpu_s_per_page": round(bare_cpu / max(bare_pages, 1), 3),
         "ratio_to_pdfplumber": round(pipe_pps / bare_pps, 3) if bare_pps else None,
+        # the pipeline's time over bare pdfplumber's for the same pages (the figure to keep under 0.5)
+        "time_ratio": round(bare_pps / pipe_pps, 3) if pipe_pps else None,
         "cpu_ratio_to_pdfplumber": round((pipe_cpu / max(pages, 1)) / (bare_cpu / max(bare_pages, 1)), 2)
         if bare_cpu
         else None,
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{figures['seconds']:>7.1f} s  {figures['pages_per_s']:>6.2f} pages/s  "
             f"peak {figures['peak_pss_mb']} MB PSS ({figures['peak_rss_mb']} MB RSS)  "
             f"pdfplumber {figures['pdfplumber_pages_per_s']:.2f} pages/s  "
-            f"speed ratio {figures['ratio_to_pdfplumber']} (CPU per page ×{figures['cpu_ratio_to_pdfplumber']})",
+            f"pipeline/pdfplumber time ×{figures['time_ratio']} (CPU per page ×{figures['cpu_ratio_to_pdfplumber']})",
             flush=True,
         )
     text = json.dumps(results, indent=2, ensure_ascii=False)
