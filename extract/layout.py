@@ -12,9 +12,14 @@ def words_to_lines(words: list[Word], tolerance: float = 0.5) -> list[list[Word]
     lines: list[list[Word]] = []
     tops: list[tuple[float, float]] = []
     for w in sorted(words, key=lambda w: (w.yc, w.x0)):
+        wt, wb = w.top, w.bottom
+        wh = wb - wt
+        fast = tolerance >= 0 and wh >= 0  # then a line apart from the word cannot hold it: skipped cheaply
         for i, (top, bottom) in enumerate(tops):
-            overlap = min(bottom, w.bottom) - max(top, w.top)
-            if overlap >= tolerance * min(bottom - top, w.height):
+            if fast and (top > wb or bottom < wt) and bottom >= top:
+                continue
+            overlap = min(bottom, wb) - max(top, wt)
+            if overlap >= tolerance * min(bottom - top, wh):
                 lines[i].append(w)
                 tops[i] = (min(top, w.top), max(bottom, w.bottom))
                 break

@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
@@ -689,12 +689,15 @@ def ocr_pages_if_needed(
     language: str,
     settings: OcrSettings | None = None,
     skip: frozenset[int] = frozenset(),
+    drawings: Mapping[int, PageImageInfo] | None = None,
 ) -> list[Page]:
     """Pages with a usable text layer as they are; the others OCR'd, each with its decision recorded. Pages in `skip`
-    (numbers: pages not read) are left alone; a page that cannot be rendered keeps its text and says so (`error`)."""
+    (numbers: pages not read) are left alone; a page that cannot be rendered keeps its text and says so (`error`).
+    `drawings`: each page's image figures when the reader gathered them (the file is then not walked again)."""
     settings = settings or OcrSettings()
-    found = page_image_info(path, skip)
-    infos = [found[p.number - 1] if p.number - 1 < len(found) else None for p in pages]
+    known = drawings or {}
+    found = page_image_info(path, skip) if any(p.number not in skip | known.keys() for p in pages) else []
+    infos = [known.get(p.number) or (found[p.number - 1] if p.number - 1 < len(found) else None) for p in pages]
     decisions = [p.ocr if p.number in skip else decide(p, info) for p, info in zip(pages, infos, strict=True)]
     todo = [i for i, d in enumerate(decisions) if d.needed and pages[i].number not in skip]
     out = [p.model_copy(update={"ocr": d}) for p, d in zip(pages, decisions, strict=True)]

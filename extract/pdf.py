@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from extract.errors import InputError
 from models import BBox, Page, Ruling, Word
+
+if TYPE_CHECKING:
+    from extract.ocr import PageImageInfo
 
 PASSWORD = "PDF protégé par mot de passe (chiffré) : fournir une version sans mot de passe"
 MIN_RULING = 4.0  # points; shorter segments are glyph strokes or dots, not table rules
@@ -104,6 +107,8 @@ class PlumberPages:
         import pdfplumber
         from pdfminer.pdfdocument import PDFPasswordIncorrect
 
+        self.drawings: dict[int, PageImageInfo] = {}  # this reader gathers no drawing figures
+
         try:
             self._pdf = pdfplumber.open(path)
         except Exception as e:  # pdfplumber wraps pdfminer's many exception types
@@ -140,10 +145,22 @@ class PlumberPages:
         self._pdf.close()
 
 
-def read_pdf_pages(path: Path) -> list[Page]:
-    """Every page's words and rulings, a damaged file read from its repaired copy and a bad page left empty
-    (`extract.repair.read_document`, which also says what was done); raises InputError when nothing can be read."""
+def read_pdf(path: Path) -> tuple[list[Page], list[PageImageInfo] | None]:
+    """Every page (pdfium's reader, pdfplumber's for what it does not reproduce), and what pdfium saw of each
+    page's drawing for the OCR decision (None when a page was read by pdfplumber: see `extract.pdfium`)."""
+    from extract.pdfium import PdfiumPages
     from extract.repair import read_document
 
-    with read_document(path, PlumberPages) as doc:
+    with read_document(path, PdfiumPages) as doc:
+        drawings = [doc.drawings.get(p.number) for p in doc.pages]
+        return doc.pages, None if None in drawings else [d for d in drawings if d is not None]
+
+
+def read_pdf_pages(path: Path, reader: Literal["pdfium", "pdfplumber"] = "pdfium") -> list[Page]:
+    """Every page's words, rulings and fills, a damaged file read from its repaired copy and a bad page left empty
+    (`extract.repair.read_document`, which also says what was done); raises InputError when nothing can be read."""
+    from extract.pdfium import PdfiumPages
+    from extract.repair import read_document
+
+    with read_document(path, PdfiumPages if reader == "pdfium" else PlumberPages) as doc:
         return doc.pages

@@ -16,12 +16,15 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from extract.errors import InputError
 from models import Flag, OcrDecision, Page
+
+if TYPE_CHECKING:
+    from extract.ocr import PageImageInfo
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,10 @@ class Limits(BaseModel):
 
 
 class PageSource(Protocol):
-    """An open PDF whose pages a reader gives one at a time (pdfplumber today, another engine tomorrow)."""
+    """An open PDF whose pages a reader gives one at a time (pdfium, pdfplumber), with the drawing figures of the
+    pages it read (`extract.ocr.PageImageInfo` by page number; empty when the reader gathers none)."""
+
+    drawings: dict[int, PageImageInfo]
 
     def __len__(self) -> int: ...
 
@@ -71,6 +77,7 @@ class ReadDocument:
     repaired: str = ""  # what was repaired, in French; empty when the input was read as it is
     failed: list[int] = field(default_factory=list)  # pages the reader raised on
     unreadable: list[UnreadablePage] = field(default_factory=list)
+    drawings: dict[int, PageImageInfo] = field(default_factory=dict)  # the reader's figures, for the OCR decision
 
     @property
     def skipped(self) -> frozenset[int]:
@@ -358,6 +365,7 @@ def _read_all(path: Path, opener: Opener, view: Screen, limits: Limits, repaired
                     doc.failed.append(number)
             doc.unreadable.append(UnreadablePage(number, verdict))
             doc.pages.append(_placeholder(number, size, verdict))
+        doc.drawings = dict(source.drawings)
         if count > limits.max_pages:
             doc.unreadable.append(
                 UnreadablePage(
@@ -395,7 +403,9 @@ def read_document(path: Path, opener: Opener, limits: Limits | None = None) -> I
         need += "s" if len(first.failed) > 1 else ""
     except _RepairNeededError as e:
         need = e.cause
-    if first is not None and (not first.failed or not view.opens):
+    if first is not None and not first.failed and view.warnings:
+        need = "structure endommagée"  # qpdf had to recover it: read the repaired copy, whatever the reader forgave
+    elif first is not None and (not first.failed or not view.opens):
         _check_something_read(first)
         yield first
         return
@@ -414,7 +424,7 @@ def read_document(path: Path, opener: Opener, limits: Limits | None = None) -> I
             if first is None:
                 raise InputError("PDF endommagé ou tronqué, irréparable : la réparation a échoué") from e
             doc, warnings, what = first, [], ""
-        if first is not None and len(doc.failed) >= len(first.failed):
+        if first is not None and len(doc.failed) >= max(len(first.failed), 1):
             doc = first  # the repaired copy reads no more pages: the input's reading stands, its bad pages left out
         else:
             log.debug("repaired %s (%s): %s", path, need, "; ".join(warnings))

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from extract.annexes import tables_to_annexes
 from extract.layout import page_text
-from extract.pdf import PlumberPages, file_sha256
+from extract.pdf import file_sha256
+from extract.pdfium import PdfiumPages
 from extract.repair import read_document
 from extract.tables import page_to_tables
 from models import Convention, Flag, Page, PageTable
@@ -108,12 +109,12 @@ def pages_to_convention(
 def process_document(path: Path, fichier: str, options: Options) -> tuple[Convention, list[Flag]]:
     """Read, normalise and reconcile one PDF; raises `extract.errors.InputError` on unreadable input."""
     sha = file_sha256(path)
-    with read_document(path, PlumberPages) as doc:  # doc.path: the input, or its repaired copy while the block runs
+    with read_document(path, PdfiumPages) as doc:  # doc.path: the input, or its repaired copy while the block runs
         pages = doc.pages
         if options.ocr:
             from extract.ocr import ocr_pages_if_needed
 
-            pages = ocr_pages_if_needed(doc.path, pages, options.ocr_language, skip=doc.skipped)
+            pages = ocr_pages_if_needed(doc.path, pages, options.ocr_language, skip=doc.skipped, drawings=doc.drawings)
     read_flags = doc.flags(fichier) + [
         Flag(
             fichier=fichier,
