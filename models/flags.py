@@ -20,6 +20,8 @@ FlagCode = Literal[
     "MISSING_FIELD",
     "NO_TOTAL_ROW",
     "EXTRACTION_FAILED",
+    "CORRECTION_APPLIED",
+    "CORRECTION_NOT_APPLIED",
 ]
 
 

@@ -23,6 +23,8 @@ GRAVITE: dict[FlagCode, Gravite] = {
     "MISSING_FIELD": "alerte",
     "NO_TOTAL_ROW": "info",
     "EXTRACTION_FAILED": "erreur",
+    "CORRECTION_APPLIED": "info",
+    "CORRECTION_NOT_APPLIED": "alerte",
 }
 COLUMN_LABEL: dict[str, str] = {
     "cout_total": "coût total",
