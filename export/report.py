@@ -234,15 +234,18 @@ def euros(value: Decimal | None) -> str:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 YEAR_COLORS = ("#1d3557", "#e07a1f", "#2a9d8f", "#8e44ad", "#c0392b", "#7f8c8d")
-CHART_LABEL_WIDTH, CHART_BAR_WIDTH, CHART_BAR, CHART_GAP = 260, 520, 11, 8
+CHART_LABEL_WIDTH, CHART_BAR_WIDTH, CHART_BAR, CHART_GAP = 360, 480, 11, 8
 
 
 @cache
 def _environment() -> Any:
     """The template environment: autoescaped, control characters dropped from every printed value."""
     from jinja2 import Environment, PackageLoader, select_autoescape
+    from markupsafe import Markup
 
     def finalize(value: object) -> object:
+        if isinstance(value, Markup):
+            return value
         return _CONTROL.sub("", value) if isinstance(value, str) else ("" if value is None else value)
 
     return Environment(
@@ -444,9 +447,6 @@ def report_html(
     gravity: Counter[str] = Counter(f.gravite for f in flags)
     ok = sum(e.statut == "ok" for e in entries)
     env = _environment()
-    chart = env.get_template("chart.svg.j2").render(c=chart_view(state_funding(conventions)))
-    from markupsafe import Markup
-
     return str(
         env.get_template("report.html.j2").render(
             ok=ok,
@@ -456,7 +456,7 @@ def report_html(
             interrupted=bool(run_info.get("interrompu")),
             synthese_columns=columns,
             synthese=body,
-            chart=Markup(chart),
+            chart=chart_view(state_funding(conventions)),
             territories=views,
             failed=[e for e in entries if e.statut != "ok"],
             orphans=[flag_view(f) for f in flags_by_slug.get(None, [])],
