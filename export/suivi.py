@@ -177,13 +177,10 @@ def _ref(r: Row) -> str:
 def families(conventions: list[Convention]) -> list[list[Convention]]:
     """A convention with the avenants that amend it (in year order); every other document alone."""
     bases = [c for c in conventions if c.fields.type_document == "convention"]
-    grouped: dict[str, list[Convention]] = {c.fichier: [c] for c in conventions if c.fields.type_document != "avenant"}
+    grouped: dict[str, list[Convention]] = {}
     for c in conventions:
-        if c.fields.type_document == "avenant":
-            base = base_convention(c, bases)
-            grouped.setdefault(base.fichier if base else c.fichier, [] if base else [c])
-            if base:
-                grouped[base.fichier].append(c)
+        base = base_convention(c, bases) if c.fields.type_document == "avenant" else None
+        grouped.setdefault(base.fichier if base else c.fichier, []).append(c)
     order = {"convention": 0, "avenant": 1}
     return [
         sorted(g, key=lambda c: (c.fields.annee_debut or 0, order.get(c.fields.type_document, 2), c.fichier))

@@ -143,7 +143,7 @@ def read_corrections(path: Path) -> tuple[list[Correction], list[Flag]]:
 
 def _iso_date(text: str) -> str:
     """`2024-03-15`, `15/03/2024` or `15.03.2024` as ISO 8601."""
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text) or None
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
     if m:
         y, mo, d = (int(g) for g in m.groups())
     else:
@@ -271,7 +271,9 @@ def apply_corrections(convention: Convention, corrections: list[Correction]) -> 
                 )
             )
             continue
-        shown = format_amount(_amount(k.valeur).value) if k.champ in ACTION_AMOUNTS else attendu
+        shown = attendu
+        if k.champ in ACTION_AMOUNTS:
+            shown = format_amount(_amount(k.valeur).value) or "absent"
         flags.append(
             Flag(
                 fichier=c.fichier,
