@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from export.contract import write_contract
+from export.contract import territory_slug, write_contract
 from export.excel_csv import write_excel_csvs
 from export.paths import OutputMemo
 from export.report import write_report
 from export.rows import territories
 from export.store import write_store
+from export.suivi import write_suivi
+from export.synthese import synthese_rows, write_synthese
 from export.xlsx import write_workbooks
 from models import Convention, Flag, RunEntry
 
@@ -23,7 +25,9 @@ def write_all(
     cache_dir: Path | None,
     run_info: dict[str, object],
 ) -> None:
-    """Contract CSVs and run.json, workbooks, Excel CSVs, lda.duckdb and report.html, each written atomically.
+    """Contract CSVs and run.json, synthese, suivi_actions, workbooks, Excel CSVs, lda.duckdb and report.html.
+
+    Each file is written atomically.
 
     With `cache_dir` (OUT/.cache), page crops are reused and unchanged workbooks and database are not rebuilt.
     """
@@ -31,7 +35,10 @@ def write_all(
     rows = territories(conventions, flags)
     memo = OutputMemo(cache_dir / "outputs" if cache_dir is not None else None)
     crop_cache = cache_dir / "crops" if cache_dir is not None else None
+    synthese = synthese_rows(conventions, flags)
+    write_synthese(out, synthese, memo)
+    suivi = write_suivi(out, conventions, territory_slug)
     write_workbooks(out, rows, memo)
     write_excel_csvs(out, rows)
-    write_store(out, rows, flags, entries, memo)
-    write_report(out, rows, conventions, flags, entries, sources, crop_cache, run_info)
+    write_store(out, rows, flags, entries, memo, synthese, [r for t in suivi.values() for r in t])
+    write_report(out, rows, conventions, flags, entries, sources, crop_cache, run_info, synthese, suivi)

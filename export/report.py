@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import io
 import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -216,44 +216,7 @@ def render_regions(regions: list[Region], sources: dict[str, Path], cache_dir: P
     return crops
 
 
-# --- HTML ------------------------------------------------------------------------------------------------------------
-
-_CSS = """
-body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
-header{background:#1d3557;color:#fff;padding:16px 24px}header h1{margin:0 0 4px;font-size:22px}
-main{padding:16px 24px;max-width:1400px}
-table{border-collapse:collapse;background:#fff;margin:8px 0 20px}
-th,td{border:1px solid #d5d9e0;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#eef1f5}td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-section.territory{background:#fff;border:1px solid #d5d9e0;border-radius:6px;padding:8px 16px;margin:16px 0}
-.flag{border-top:1px solid #e3e6eb;padding:10px 0}
-.flag img{display:block;margin-top:6px;max-width:min(100%,900px);border:1px solid #c8ccd3;background:#fff}
-.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff}
-.erreur .badge,.badge.erreur{background:#c0392b}.alerte .badge,.badge.alerte{background:#d68910}
-.info .badge,.badge.info{background:#2471a3}
-.meta{color:#5a6270;font-size:12px}.nocrop{color:#8a919c;font-style:italic}
-nav button{margin-right:6px}.hidden{display:none}
-"""
-
-_JS = """
-(function(){
-  var flags=document.querySelectorAll('.flag');
-  document.querySelectorAll('nav button').forEach(function(b){
-    b.addEventListener('click',function(){
-      var g=b.getAttribute('data-gravite');
-      flags.forEach(function(f){f.classList.toggle('hidden',g!=='tout'&&!f.classList.contains(g));});
-    });
-  });
-  window.addEventListener('load',function(){
-    var imgs=document.querySelectorAll('img.crop'),ok=0;
-    imgs.forEach(function(i){if(i.complete&&i.naturalWidth>0){ok++;}});
-    document.body.setAttribute('data-flags',String(flags.length));
-    document.body.setAttribute('data-images',String(imgs.length));
-    document.body.setAttribute('data-images-ok',String(ok));
-    document.body.setAttribute('data-ready','ok');
-  });
-})();
-"""
+# --- HTML (Jinja2 templates in export/templates) -------------------------------------------------------------------
 
 
 def euros(value: Decimal | None) -> str:
@@ -270,36 +233,155 @@ def euros(value: Decimal | None) -> str:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+YEAR_COLORS = ("#1d3557", "#e07a1f", "#2a9d8f", "#8e44ad", "#c0392b", "#7f8c8d")
+CHART_LABEL_WIDTH, CHART_BAR_WIDTH, CHART_BAR, CHART_GAP = 360, 480, 11, 8
 
 
-def _e(value: object) -> str:
-    """Text for HTML: escaped, control characters dropped."""
-    return html.escape(_CONTROL.sub("", "" if value is None else str(value)), quote=True)
+@cache
+def _environment() -> Any:
+    """The template environment: autoescaped, control characters dropped from every printed value."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+    from markupsafe import Markup
+
+    def finalize(value: object) -> object:
+        if isinstance(value, Markup):
+            return value
+        return _CONTROL.sub("", value) if isinstance(value, str) else ("" if value is None else value)
+
+    return Environment(
+        loader=PackageLoader("export", "templates"),
+        autoescape=select_autoescape(["html", "j2", "svg"], default=True),
+        finalize=finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
-def _flag_html(flag: Flag, crop: bytes | None) -> str:
-    where = [f"fichier {_e(flag.fichier)}"]
+def _flag_view(flag: Flag, crop: bytes | None) -> dict[str, object]:
+    where = [f"fichier {flag.fichier}"]
     if flag.page is not None:
         where.append(f"page {flag.page}")
     if flag.annexe:
-        where.append(f"annexe {_e(flag.annexe)}")
+        where.append(f"annexe {flag.annexe}")
     if flag.ligne is not None:
         where.append(f"ligne {flag.ligne}")
-    evidence = ""
-    if flag.attendu or flag.trouve:
-        evidence = f"<div>attendu : <b>{_e(flag.attendu) or '—'}</b> · trouvé : <b>{_e(flag.trouve) or '—'}</b></div>"
-    if crop is not None:
-        alt = f"extrait de {flag.fichier}, page {flag.page}"
-        data = base64.b64encode(crop).decode()
-        figure = f'<img class="crop" alt="{_e(alt)}" src="data:image/png;base64,{data}">'
-    else:
-        figure = '<div class="nocrop">pas d\'extrait de page pour ce contrôle</div>'
-    return (
-        f'<div class="flag {_e(flag.gravite)}" data-code="{_e(flag.code)}">'
-        f'<span class="badge">{_e(GRAVITY_LABEL.get(flag.gravite, flag.gravite))}</span> <b>{_e(flag.code)}</b>'
-        f'<div class="message">{_e(flag.message)}</div>{evidence}'
-        f'<div class="meta">{" · ".join(where)}</div>{figure}</div>'
-    )
+    return {
+        "gravite": GRAVITY_LABEL.get(flag.gravite, flag.gravite),
+        "code": flag.code,
+        "message": flag.message,
+        "evidence": bool(flag.attendu or flag.trouve),
+        "attendu": flag.attendu,
+        "trouve": flag.trouve,
+        "where": where,
+        "crop": base64.b64encode(crop).decode() if crop is not None else None,
+        "alt": f"extrait de {flag.fichier}, page {flag.page}",
+    }
+
+
+def state_funding(conventions: list[Convention]) -> dict[str, dict[int, Decimal]]:
+    """AMI amounts requested or granted (not those obtained in earlier years) by territory and document start year."""
+    out: dict[str, dict[int, Decimal]] = defaultdict(dict)
+    for c in conventions:
+        year = c.fields.annee_debut
+        if year is None:
+            continue
+        for a in c.annexes:
+            for ln in a.lines:
+                v = ln.amount("financement_ami")
+                if v is None or ln.nature_financement_ami == "obtenu_precedemment":
+                    continue
+                name = c.parties.territoire or territory_slug(c)
+                out[name][year] = out[name].get(year, Decimal(0)) + v
+    return out
+
+
+def chart_view(funding: dict[str, dict[int, Decimal]]) -> dict[str, object]:
+    """Geometry of the horizontal grouped bar chart: a group per territory, a bar per year."""
+    years = sorted({y for by_year in funding.values() for y in by_year})
+    color = {y: YEAR_COLORS[i % len(YEAR_COLORS)] for i, y in enumerate(years)}
+    top = max((v for by_year in funding.values() for v in by_year.values()), default=Decimal(0))
+    groups = []
+    y = 32.0
+    for name in sorted(funding):
+        bars = []
+        for year in sorted(funding[name]):
+            v = funding[name][year]
+            w = float(v / top) * CHART_BAR_WIDTH if top > 0 else 0.0
+            bars.append(
+                {
+                    "y": y,
+                    "w": round(max(w, 1.0), 1),
+                    "h": CHART_BAR,
+                    "color": color[year],
+                    "year": year,
+                    "text": euros(v),
+                }
+            )
+            y += CHART_BAR + 2
+        h = len(bars) * (CHART_BAR + 2)
+        groups.append({"name": name, "y": y - h, "h": h, "bars": bars})
+        y += CHART_GAP
+    legend = [{"x": CHART_LABEL_WIDTH + 70 * i, "year": yr, "color": color[yr]} for i, yr in enumerate(years)]
+    return {
+        "width": CHART_LABEL_WIDTH + CHART_BAR_WIDTH + 140,
+        "height": int(max(y, 60) + 8),
+        "label_width": CHART_LABEL_WIDTH,
+        "groups": groups,
+        "legend": legend,
+    }
+
+
+def _synthese_view(
+    rows: list[dict[str, object]], slug_of_file: dict[str, str]
+) -> tuple[list[dict[str, object]], list[list[dict[str, object]]]]:
+    from export.rows import LABELS
+    from export.synthese import SYNTHESE_AMOUNTS, SYNTHESE_COLUMNS, SYNTHESE_INTEGERS, SYNTHESE_LABELS
+
+    labels = {**LABELS, **SYNTHESE_LABELS}
+    columns = [
+        {"label": labels.get(c, c), "numeric": c in SYNTHESE_AMOUNTS or c in SYNTHESE_INTEGERS}
+        for c in SYNTHESE_COLUMNS
+    ]
+    body = []
+    for r in rows:
+        cells = []
+        for c in SYNTHESE_COLUMNS:
+            v = r.get(c)
+            numeric = c in SYNTHESE_AMOUNTS or c in SYNTHESE_INTEGERS
+            text = euros(v) if c in SYNTHESE_AMOUNTS and isinstance(v, Decimal) else ("—" if v is None else str(v))
+            sort = "" if v is None else str(v)
+            link = slug_of_file.get(str(r["fichier"])) if c == "territoire" else None
+            cells.append({"text": text, "sort": sort, "numeric": numeric, "link": link})
+        body.append(cells)
+    return columns, body
+
+
+def _followed_view(
+    rows: list[dict[str, object]], corrected: set[tuple[str, str, int]]
+) -> tuple[list[int], list[dict[str, object]]]:
+    """The followed actions of a territory as table rows: a column per year, corrected amounts marked."""
+    from export.suivi import followed
+
+    chains = followed(rows)
+    years = sorted({y for a in chains for y in a.by_year})
+    keyed: dict[tuple[str, int], list[dict[str, object]]] = defaultdict(list)
+    for r in rows:
+        year = r["annee_debut"] if isinstance(r["annee_debut"], int) else 0
+        keyed[(str(r["action_ref"]), year)].append(r)
+    out: list[dict[str, object]] = []
+    for a in chains:
+        cells: list[dict[str, object]] = []
+        for y in years:
+            members = keyed.get((a.action_ref, y), [])
+            values = a.by_year.get(y)
+            text = " + ".join(euros(v) for v in values) if values else ""
+            mark = any((str(m["fichier"]), str(m["annexe"]), int(str(m["ligne"]))) in corrected for m in members)
+            cells.append({"text": text, "corrected": mark})
+        out.append(
+            {"ref": a.action_ref, "action": a.action, "pilotes": a.pilotes, "cells": cells, "lien": f"{a.lien:.2f}"}
+        )
+    return years, out
 
 
 def report_html(
@@ -309,75 +391,77 @@ def report_html(
     entries: list[RunEntry],
     crops: dict[str, bytes],
     run_info: dict[str, object],
+    synthese: list[dict[str, object]] | None = None,
+    suivi: dict[str, list[dict[str, object]]] | None = None,
 ) -> str:
-    """The whole report as one self-contained HTML page (inline CSS, script and images)."""
+    """The whole report as one self-contained HTML page (inline CSS, script, chart and images)."""
+    from export.synthese import synthese_rows
+
     by_file = {c.fichier: c for c in conventions}
     slug_of_file = {c.fichier: territory_slug(c) for c in conventions}
+    synthese = synthese if synthese is not None else synthese_rows(conventions, flags)
+    suivi = suivi or {}
 
-    def flag_html(f: Flag) -> str:
+    def flag_view(f: Flag) -> dict[str, object]:
         region = flag_region(f, by_file.get(f.fichier))
-        crop = crops.get(region.key()) if region else None
-        return _flag_html(f, crop)
+        return _flag_view(f, crops.get(region.key()) if region else None)
 
     flags_by_slug: dict[str | None, list[Flag]] = defaultdict(list)
     for f in flags:
         flags_by_slug[flag_slug(f, slug_of_file)].append(f)
     for lst in flags_by_slug.values():
         lst.sort(key=lambda f: (GRAVITY_ORDER.get(f.gravite, 9), f.fichier, f.page or 0, f.annexe, f.ligne or 0))
-    gravity = Counter(f.gravite for f in flags)
-    ok = sum(e.statut == "ok" for e in entries)
-    parts = [
-        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">',
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
-        "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">",
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Conventions Logement d'abord — rapport du lot</title><style>{_CSS}</style></head><body>",
-        "<header><h1>Conventions Logement d'abord — rapport du lot</h1>",
-        f"<div>{ok} document(s) lu(s), {len(entries) - ok} en erreur · {gravity['erreur']} erreur(s), "
-        f"{gravity['alerte']} alerte(s), {gravity['info']} info(s) · version {_e(run_info.get('version', ''))}"
-        f"{' · <b>lot interrompu</b>' if run_info.get('interrompu') else ''}</div></header><main>",
-        '<nav>Afficher : <button data-gravite="tout">tout</button><button data-gravite="erreur">erreurs</button>'
-        '<button data-gravite="alerte">alertes</button><button data-gravite="info">infos</button></nav>',
-        "<h2>Territoires</h2><table><thead><tr><th>Territoire</th><th>Documents</th><th>Actions</th>"
-        "<th>Coût total</th><th>Financement AMI</th><th>Cofinancement</th><th>Erreurs</th><th>Alertes</th>"
-        "<th>Infos</th></tr></thead><tbody>",
-    ]
-    for t in territories:
-        c: Counter[str] = Counter(f.gravite for f in flags_by_slug.get(t.slug, []))
-        parts.append(
-            f'<tr><td><a href="#t-{_e(t.slug)}">{_e(t.name)}</a></td><td class="num">{len(t.documents)}</td>'
-            f'<td class="num">{len(t.actions)}</td>'
-            + "".join(f'<td class="num">{euros(t.total(col))}</td>' for col in AMOUNT_TOTALS)
-            + "".join(f'<td class="num">{c[g]}</td>' for g in ("erreur", "alerte", "info"))
-            + "</tr>"
-        )
-    parts.append("</tbody></table>")
-    failed = [e for e in entries if e.statut != "ok"]
-    if failed:
-        parts.append("<h2>Fichiers en erreur</h2><table><thead><tr><th>Fichier</th><th>Message</th></tr></thead>")
-        parts.append("<tbody>")
-        parts.extend(f"<tr><td>{_e(e.fichier)}</td><td>{_e(e.erreur)}</td></tr>" for e in failed)
-        parts.append("</tbody></table>")
+    applied = [f for f in flags if f.code == "CORRECTION_APPLIED"]
+    corrected_amounts = {(f.fichier, f.annexe, f.ligne) for f in applied if f.champ == "financement_ami" and f.ligne}
+    views = []
     for t in territories:
         tf = flags_by_slug.get(t.slug, [])
-        parts.append(f'<section class="territory" id="t-{_e(t.slug)}"><h2>{_e(t.name)}</h2>')
-        parts.append(
-            f'<div class="meta">{len(t.documents)} document(s) : '
-            + ", ".join(_e(d.get("fichier")) for d in t.documents)
-            + f" · coût total {euros(t.total('cout_total'))} · financement AMI {euros(t.total('financement_ami'))}"
-            + f" · cofinancement {euros(t.total('cofinancement'))}</div>"
+        c: Counter[str] = Counter(f.gravite for f in tf)
+        years, followed_rows = _followed_view(suivi.get(t.slug, []), corrected_amounts)
+        views.append(
+            {
+                "slug": t.slug,
+                "name": t.name,
+                "documents": len(t.documents),
+                "actions": len(t.actions),
+                "files": [d.get("fichier") for d in t.documents],
+                "totals": [euros(t.total(col)) for col in AMOUNT_TOTALS],
+                "gravity": [c[g] for g in ("erreur", "alerte", "info")],
+                "flags": [flag_view(f) for f in tf],
+                "corrections": [
+                    {
+                        "fichier": f.fichier,
+                        "where": f"annexe {f.annexe}, ligne {f.ligne}" if f.annexe else "document",
+                        "champ": f.champ,
+                        "trouve": f.trouve or "—",
+                        "attendu": f.attendu or "—",
+                    }
+                    for f in tf
+                    if f.code == "CORRECTION_APPLIED"
+                ],
+                "years": years,
+                "followed": followed_rows,
+            }
         )
-        parts.extend(flag_html(f) for f in tf)
-        if not tf:
-            parts.append('<p class="meta">aucun contrôle signalé</p>')
-        parts.append("</section>")
-    orphans = flags_by_slug.get(None, [])
-    if orphans:
-        parts.append('<section class="territory" id="t-sans-territoire"><h2>Sans territoire (fichiers en erreur)</h2>')
-        parts.extend(flag_html(f) for f in orphans)
-        parts.append("</section>")
-    parts.append(f"</main><script>{_JS}</script></body></html>\n")
-    return "".join(parts)
+    columns, body = _synthese_view(synthese, slug_of_file)
+    gravity: Counter[str] = Counter(f.gravite for f in flags)
+    ok = sum(e.statut == "ok" for e in entries)
+    env = _environment()
+    return str(
+        env.get_template("report.html.j2").render(
+            ok=ok,
+            failed_count=len(entries) - ok,
+            gravity={g: gravity[g] for g in ("erreur", "alerte", "info")},
+            version=run_info.get("version", ""),
+            interrupted=bool(run_info.get("interrompu")),
+            synthese_columns=columns,
+            synthese=body,
+            chart=chart_view(state_funding(conventions)),
+            territories=views,
+            failed=[e for e in entries if e.statut != "ok"],
+            orphans=[flag_view(f) for f in flags_by_slug.get(None, [])],
+        )
+    )
 
 
 def write_report(
@@ -389,11 +473,13 @@ def write_report(
     sources: dict[str, Path],
     crop_cache: Path | None,
     run_info: dict[str, object],
+    synthese: list[dict[str, object]] | None = None,
+    suivi: dict[str, list[dict[str, object]]] | None = None,
 ) -> Path:
     """Render the crops every flag needs (reusing cached ones) and write OUT/report.html."""
     by_file = {c.fichier: c for c in conventions}
     regions = [r for f in flags if (r := flag_region(f, by_file.get(f.fichier))) is not None]
     crops = render_regions(regions, sources, crop_cache)
     path = out / "report.html"
-    atomic_write(path, report_html(territories, conventions, flags, entries, crops, run_info))
+    atomic_write(path, report_html(territories, conventions, flags, entries, crops, run_info, synthese, suivi))
     return path

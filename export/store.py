@@ -1,4 +1,4 @@
-"""OUT/lda.duckdb: the same tables across all territories for SQL (actions, documents, declared, flags, run)."""
+"""OUT/lda.duckdb: the same tables across all territories for SQL, and the national view `synthese` over them."""
 
 from __future__ import annotations
 
@@ -14,8 +14,27 @@ from export.rows import AMOUNT_COLUMNS, INTEGER_COLUMNS, TerritoryRows, run_rows
 from models import Flag, RunEntry
 
 RUN_COLUMNS = ["fichier", "statut", "erreur", "territoire", "pages", "secondes", "sha256"]
+SUPPORT_COLUMNS = ["fichier", "montant"]
 _BOOL = {"ocr"}
-_FLOAT = {"secondes"}
+_FLOAT = {"secondes", "lien"}
+# synthese.csv as a view over the tables: the sums and counts cannot drift from the rows they sum
+SYNTHESE_VIEW = """
+CREATE VIEW synthese AS
+SELECT d.territoire, d.fichier, d.type_document, d.annee_debut, d.annee_fin,
+       COALESCE(a.actions, 0) AS actions, a.cout_total, a.financement_ami, a.cofinancement,
+       s.montant AS soutien_etat_declare, a.financement_ami - s.montant AS ecart_soutien,
+       COALESCE(f.erreurs, 0) AS erreurs, COALESCE(f.alertes, 0) AS alertes, COALESCE(f.infos, 0) AS infos
+FROM documents d
+LEFT JOIN (SELECT fichier, count(*) AS actions, sum(cout_total) AS cout_total,
+                  sum(financement_ami) AS financement_ami, sum(cofinancement) AS cofinancement
+           FROM actions GROUP BY fichier) a ON a.fichier = d.fichier
+LEFT JOIN soutien_etat_declare s ON s.fichier = d.fichier
+LEFT JOIN (SELECT fichier, count(*) FILTER (WHERE gravite = 'erreur') AS erreurs,
+                  count(*) FILTER (WHERE gravite = 'alerte') AS alertes,
+                  count(*) FILTER (WHERE gravite = 'info') AS infos
+           FROM flags GROUP BY fichier) f ON f.fichier = d.fichier
+ORDER BY d.territoire, d.fichier
+"""
 
 
 def _sql_type(column: str) -> str:
@@ -46,8 +65,10 @@ def _table(con: Any, name: str, columns: list[str], rows: list[dict[str, object]
         f"TRY_CAST(NULLIF(\"{c}\", '') AS {_sql_type(c)})" if _sql_type(c) != "VARCHAR" else f"NULLIF(\"{c}\", '')"
         for c in columns
     )
-    source = "read_csv(?, header=true, all_varchar=true, quote='\"', escape='\"', delim=',')"
-    con.execute(f"INSERT INTO {name} SELECT {casts} FROM {source}", [str(path)])
+    # the path inlined as a SQL literal: a bound parameter makes duckdb import pandas (~3 s) to inspect its type
+    literal = "'" + str(path).replace("'", "''") + "'"
+    source = f"read_csv({literal}, header=true, all_varchar=true, quote='\"', escape='\"', delim=',')"
+    con.execute(f"INSERT INTO {name} SELECT {casts} FROM {source}")
 
 
 def write_store(
@@ -56,8 +77,15 @@ def write_store(
     flags: list[Flag],
     entries: list[RunEntry],
     memo: OutputMemo | None = None,
+    synthese: list[dict[str, object]] | None = None,
+    suivi: list[dict[str, object]] | None = None,
 ) -> Path:
-    """Build the database beside its final name, then rename it into place (skipped when `memo` says fresh)."""
+    """Build the database beside its final name, then rename it into place (skipped when `memo` says fresh).
+
+    `synthese` (export.synthese rows) gives the State support each document declares; `suivi` the followed actions.
+    """
+    from export.suivi import SUIVI_COLUMNS
+
     path = out / "lda.duckdb"
     tables = {
         "actions": (
@@ -71,6 +99,15 @@ def write_store(
         ),
         "flags": (FLAG_COLUMNS, [f.model_dump() for f in flags]),
         "run": (RUN_COLUMNS, run_rows(entries)),
+        "soutien_etat_declare": (
+            SUPPORT_COLUMNS,
+            [
+                {"fichier": r["fichier"], "montant": r["soutien_etat_declare"]}
+                for r in synthese or []
+                if r.get("soutien_etat_declare") is not None
+            ],
+        ),
+        "suivi_actions": (["territoire", *SUIVI_COLUMNS], suivi or []),
     }
     memo = memo or OutputMemo(None)
     digest = digest_of(Path(__file__).read_text(encoding="utf-8"), tables)
@@ -87,6 +124,7 @@ def write_store(
         with tempfile.TemporaryDirectory(dir=out, prefix=".lda-store-") as scratch:
             for name, (columns, rows) in tables.items():
                 _table(con, name, columns, rows, Path(scratch))
+        con.execute(SYNTHESE_VIEW)
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -24,12 +24,18 @@ _ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")  # characters XML 1.0 can
 _WIDE = {"action", "objectif", "description", "indicateurs", "commentaire", "extrait", "message"}
 
 
-def _fill(ws: Any, columns: list[str], rows: list[dict[str, object]]) -> None:
+def fill_sheet(
+    ws: Any,
+    columns: list[str],
+    rows: list[dict[str, object]],
+    labels: dict[str, str] | None = None,
+    amounts: frozenset[str] = AMOUNT_COLUMNS,
+) -> None:
     """Header row (frozen, filtered), amounts as numbers in euros, every text cell stored as a string."""
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
-    ws.append([LABELS.get(c, c) for c in columns])
+    ws.append([{**LABELS, **(labels or {})}.get(c, c) for c in columns])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
@@ -40,7 +46,7 @@ def _fill(ws: Any, columns: list[str], rows: list[dict[str, object]]) -> None:
             if value is None:
                 continue
             cell = ws.cell(row=r, column=j)
-            if col in AMOUNT_COLUMNS and isinstance(value, Decimal):
+            if col in amounts and isinstance(value, Decimal):
                 cell.value = value
                 cell.number_format = EURO_FORMAT
             elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
@@ -53,7 +59,7 @@ def _fill(ws: Any, columns: list[str], rows: list[dict[str, object]]) -> None:
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
     for j, col in enumerate(columns, 1):
-        ws.column_dimensions[get_column_letter(j)].width = 50 if col in _WIDE else 16 if col in AMOUNT_COLUMNS else 12
+        ws.column_dimensions[get_column_letter(j)].width = 50 if col in _WIDE else 16 if col in amounts else 12
 
 
 def workbook_bytes(t: TerritoryRows) -> bytes:
@@ -63,9 +69,9 @@ def workbook_bytes(t: TerritoryRows) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = SHEETS[0]
-    _fill(ws, ANALYST_ACTION_COLUMNS, t.actions)
-    _fill(wb.create_sheet(SHEETS[1]), ANALYST_DECLARED_COLUMNS, t.declared)
-    _fill(wb.create_sheet(SHEETS[2]), ANALYST_FLAG_COLUMNS, t.flags)
+    fill_sheet(ws, ANALYST_ACTION_COLUMNS, t.actions)
+    fill_sheet(wb.create_sheet(SHEETS[1]), ANALYST_DECLARED_COLUMNS, t.declared)
+    fill_sheet(wb.create_sheet(SHEETS[2]), ANALYST_FLAG_COLUMNS, t.flags)
     wb.properties.title = _ILLEGAL.sub("", f"Convention Logement d'abord — {t.name}")
     buf = io.BytesIO()
     wb.save(buf)

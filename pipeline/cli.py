@@ -194,6 +194,12 @@ def run(
     worker_memory: Annotated[
         int | None, typer.Option(help="mémoire au plus par processus, en Mo (défaut : 3072)", metavar="MO")
     ] = None,
+    corrections: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="corrections des analystes (défaut : INPUT_DIR/corrections.csv)"
+        ),
+    ] = None,
 ) -> None:
     """Traite tous les PDF de INPUT_DIR et écrit les fichiers du contrat, les classeurs et le rapport dans OUT."""
     from rich.console import Console
@@ -254,9 +260,12 @@ def run(
     except OSError as e:  # the cache under OUT could not be written
         typer.echo(f"écriture impossible dans {out} : {e}", err=True)
         raise typer.Exit(code=ExitCode.OUTPUT_FAILED) from None
-    unsure = unify_territories(outcome.results)
-    conventions = [r.convention for r in outcome.results if r.convention is not None]
-    flags = [f for r in outcome.results for f in r.flags] + cross_document_flags(conventions)
+    unsure = unify_territories(outcome.results)  # before the corrections: an analyst's word is the last
+    from pipeline.corrections import run_corrections
+
+    results, correction_flags = run_corrections(input_dir, corrections, outcome.results)
+    conventions = [r.convention for r in results if r.convention is not None]
+    flags = [f for r in results for f in r.flags] + correction_flags + cross_document_flags(conventions)
     try:
         write_all(
             out,
@@ -286,6 +295,40 @@ def run(
         raise typer.Exit(code=ExitCode.ABORTED)
     failed = sum(r.entry.statut != "ok" for r in outcome.results)
     raise typer.Exit(code=ExitCode.OK if failed == 0 else ExitCode.FILES_FAILED)
+
+
+@app.command("corrections")
+def corrections_template(
+    out: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, metavar="OUT_DIR", help="dossier de sortie d'un lot")
+    ],
+    to: Annotated[
+        Path | None, typer.Option("--to", help="fichier à écrire (défaut : OUT_DIR/corrections_a_remplir.csv)")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="remplacer le fichier s'il existe")] = False,
+) -> None:
+    """Écrit un modèle de corrections.csv (une ligne par erreur ou alerte de flags.csv) à remplir dans Excel."""
+    import csv
+
+    from export.paths import atomic_write
+    from pipeline.corrections import template_csv
+
+    source = out / "flags.csv"
+    if not source.is_file():
+        typer.echo(f"{source} absent : lancer d'abord « run »", err=True)
+        raise typer.Exit(code=ExitCode.USAGE)
+    target = to or out / "corrections_a_remplir.csv"
+    if target.exists() and not force:
+        typer.echo(f"{target} existe déjà (--force pour le remplacer)", err=True)
+        raise typer.Exit(code=ExitCode.USAGE)
+    with source.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    try:
+        atomic_write(target, template_csv(rows))
+    except OSError as e:
+        typer.echo(f"écriture impossible : {e}", err=True)
+        raise typer.Exit(code=ExitCode.OUTPUT_FAILED) from None
+    typer.echo(f"{target} : modèle à remplir (colonnes valeur et motif), à placer dans INPUT_DIR/corrections.csv")
 
 
 def main() -> None:

@@ -25,6 +25,8 @@ GRAVITE: dict[FlagCode, Gravite] = {
     "EXTRACTION_FAILED": "erreur",
     "TABLE_NOT_FOUND": "alerte",
     "COLUMN_UNRECOGNISED": "alerte",
+    "CORRECTION_APPLIED": "info",
+    "CORRECTION_NOT_APPLIED": "alerte",
 }
 COLUMN_LABEL: dict[str, str] = {
     "cout_total": "coût total",

@@ -329,6 +329,8 @@ def test_report_loads_in_headless_chromium_and_shows_the_flags(
     assert attrs.get("data-ready") == "ok", "the report's script did not run to its end"
     assert attrs["data-flags"] == str(len(flags))
     assert attrs["data-images"] == attrs["data-images-ok"] == str(len(flags))
+    assert attrs["data-synthese"] == "1"  # the national view: one row per document
+    assert int(attrs["data-chart-bars"]) >= 1  # State funding of the territory for the document's year
     console_errors = [ln for ln in done.stderr.splitlines() if ":CONSOLE" in ln or "Uncaught" in ln]
     assert console_errors == []
     for f in flags:
