@@ -1,0 +1,33 @@
+"""`lda.run`: the CLI's batch and exports, then the written folder read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lda_conventions.frames import Results, read
+
+
+def run(input_dir: str | Path, *, out: str | Path, progress: bool = True, **options: Any) -> Results:
+    """Process every PDF under `input_dir` as `lda-conventions run` does, write OUT, and return OUT read back.
+
+    `options` are those of `pipeline.document.Options` (workers, document_timeout, abort_on_error, use_cache,
+    debug_dir, ocr, ocr_language); the cache is OUT/.cache, shared with the CLI.
+    """
+    from rich.console import Console
+
+    from pipeline.batch import find_pdfs
+    from pipeline.cli import excluded, execute
+    from pipeline.document import Options
+
+    settings = Options(**{k: v for k, v in options.items() if v is not None})
+    source, dest = Path(input_dir), Path(out)
+    if not source.is_dir():
+        raise NotADirectoryError(f"{source} n'est pas un dossier")
+    if not find_pdfs(source, excluded(dest, settings)):
+        raise FileNotFoundError(f"aucun fichier .pdf dans {source}")
+    dest.mkdir(parents=True, exist_ok=True)
+    # rich draws its bar in a terminal and in Jupyter (with ipywidgets); forced off when not wanted
+    console = Console(stderr=True) if progress else Console(stderr=True, force_terminal=False, force_jupyter=False)
+    execute(source, dest, settings, console)
+    return read(dest)
