@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,5 +30,13 @@ def run(input_dir: str | Path, *, out: str | Path, progress: bool = True, **opti
     dest.mkdir(parents=True, exist_ok=True)
     # rich draws its bar in a terminal and in Jupyter (with ipywidgets); forced off when not wanted
     console = Console(stderr=True) if progress else Console(stderr=True, force_terminal=False, force_jupyter=False)
-    execute(source, dest, settings, console)
+    outcome, _ = execute(source, dest, settings, console)
+    failed = [r.entry for r in outcome.results if r.entry.statut != "ok"]
+    if failed:  # the CLI says so by its exit code; a notebook by a warning
+        shown = "; ".join(f"{e.fichier} : {e.erreur}" for e in failed[:3]) + (" ; …" if len(failed) > 3 else "")
+        stop = " (lot arrêté au premier fichier en erreur)" if outcome.aborted else ""
+        warnings.warn(
+            f"{len(failed)} fichier(s) sur {len(outcome.results)} en erreur{stop}, voir le tableau run : {shown}",
+            stacklevel=2,
+        )
     return read(dest)

@@ -151,6 +151,15 @@ def test_bad_folders_and_options_are_clear_errors(tmp_path: Path) -> None:
         lda.run(SAMPLES, out=tmp_path / "out", workers=0)
 
 
+def test_a_file_in_error_is_a_warning_and_a_run_row(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "tests" / "fixtures" / "bad" / "vide.pdf", tmp_path / "vide.pdf")
+    with pytest.warns(UserWarning, match=r"1 fichier\(s\) sur 1 en erreur.*vide\.pdf"):
+        r = lda.run(tmp_path, out=tmp_path / "out", workers=1, progress=False)
+    assert r.run.statut.tolist() == ["erreur"] and r.flags.code.tolist() == ["EXTRACTION_FAILED"]
+    assert r.actions.empty and list(r.actions.columns)[:2] == ["territoire", "fichier"]
+    assert r.actions.financement_ami.dtype == lda.AMOUNT and r.actions.financement_ami.sum() == Decimal(0)
+
+
 # --- the samples: lda.run against the CLI -----------------------------------------------------------------------
 
 
