@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
+    from models import Flag
     from pipeline.batch import BatchOutcome, DocumentResult
     from pipeline.document import Options
 
@@ -166,6 +167,61 @@ def _summary(
     console.print(f"Résultats : {out} (rapport : {out / 'report.html'})", highlight=False)
 
 
+def excluded(out: Path, options: Options) -> tuple[Path, ...]:
+    """Folders under INPUT_DIR that are outputs, not inputs."""
+    return (out, *((options.debug_dir,) if options.debug_dir else ()))
+
+
+def execute(
+    input_dir: Path, out: Path, options: Options, console: Console, corrections: Path | None = None
+) -> tuple[BatchOutcome, list[Flag], list[tuple[str, str]]]:
+    """The batch and every file it writes in OUT (existing), shared by `run` and `lda_conventions.run`: the outcome,
+    the flags and the territory names kept apart though they may be one (`corrections`: default
+    INPUT_DIR/corrections.csv). The progress bar shows in a terminal or in Jupyter; OSError when OUT or its cache
+    cannot be written."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from export.bundle import write_all
+    from pipeline.batch import cross_document_flags, run_batch, unify_territories
+    from pipeline.cache import ResultCache, pipeline_version
+    from pipeline.corrections import run_corrections
+
+    version = pipeline_version()
+    cache = None
+    if options.use_cache:
+        cache = ResultCache(out / ".cache" / "results", version, options.result_fingerprint())
+    progress = Progress(
+        TextColumn("{task.description:<60}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[pps]} pages/s"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not (console.is_terminal or console.is_jupyter),
+    )
+    with progress:
+        outcome = run_batch(input_dir, options, cache, _RichProgress(progress), excluded(out, options))
+    unsure = unify_territories(outcome.results)  # before the corrections: an analyst's word is the last
+    results, correction_flags = run_corrections(input_dir, corrections, outcome.results)
+    conventions = [r.convention for r in results if r.convention is not None]
+    flags = [f for r in results for f in r.flags] + correction_flags + cross_document_flags(conventions)
+    write_all(
+        out,
+        conventions,
+        flags,
+        [r.entry for r in outcome.results],
+        sources={r.entry.fichier: input_dir / r.entry.fichier for r in outcome.results},
+        cache_dir=out / ".cache" if options.use_cache else None,
+        run_info={"version": version, "secondes": round(outcome.seconds, 1), "interrompu": outcome.aborted},
+    )
+    if options.debug_dir:
+        from export.debug import write_debug_images
+
+        for c in conventions:
+            write_debug_images(options.debug_dir, input_dir / c.fichier, c)
+    return outcome, flags, unsure
+
+
 @app.command(epilog=EXIT_CODES_HELP)
 def run(
     input_dir: Annotated[
@@ -203,11 +259,8 @@ def run(
 ) -> None:
     """Traite tous les PDF de INPUT_DIR et écrit les fichiers du contrat, les classeurs et le rapport dans OUT."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from export.bundle import write_all
-    from pipeline.batch import cross_document_flags, find_pdfs, run_batch, unify_territories
-    from pipeline.cache import ResultCache, pipeline_version
+    from pipeline.batch import find_pdfs
 
     options = _options(
         workers=workers,
@@ -228,8 +281,7 @@ def run(
         except LexiqueError as e:
             typer.echo(str(e), err=True)
             raise typer.Exit(code=ExitCode.USAGE) from None
-    exclude = (out, *((debug_dir,) if debug_dir else ()))
-    if not find_pdfs(input_dir, exclude):
+    if not find_pdfs(input_dir, excluded(out, options)):
         typer.echo(f"aucun fichier .pdf dans {input_dir}", err=True)
         raise typer.Exit(code=ExitCode.USAGE)
     try:
@@ -237,51 +289,13 @@ def run(
     except OSError as e:
         typer.echo(f"écriture impossible dans {out} : {e}", err=True)
         raise typer.Exit(code=ExitCode.OUTPUT_FAILED) from None
-    version = pipeline_version()
-    cache = None
-    if options.use_cache:
-        cache = ResultCache(out / ".cache" / "results", version, options.result_fingerprint())
     console = Console(stderr=True)
-    progress = Progress(
-        TextColumn("{task.description:<60}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[pps]} pages/s"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not console.is_terminal,
-    )
     try:
-        with progress:
-            outcome = run_batch(input_dir, options, cache, _RichProgress(progress), exclude)
+        outcome, flags, unsure = execute(input_dir, out, options, console, corrections)
     except KeyboardInterrupt:
         console.print("interrompu : les documents terminés sont en cache, relancer pour reprendre")
         raise typer.Exit(code=ExitCode.INTERRUPTED) from None
-    except OSError as e:  # the cache under OUT could not be written
-        typer.echo(f"écriture impossible dans {out} : {e}", err=True)
-        raise typer.Exit(code=ExitCode.OUTPUT_FAILED) from None
-    unsure = unify_territories(outcome.results)  # before the corrections: an analyst's word is the last
-    from pipeline.corrections import run_corrections
-
-    results, correction_flags = run_corrections(input_dir, corrections, outcome.results)
-    conventions = [r.convention for r in results if r.convention is not None]
-    flags = [f for r in results for f in r.flags] + correction_flags + cross_document_flags(conventions)
-    try:
-        write_all(
-            out,
-            conventions,
-            flags,
-            [r.entry for r in outcome.results],
-            sources={r.entry.fichier: input_dir / r.entry.fichier for r in outcome.results},
-            cache_dir=out / ".cache" if options.use_cache else None,
-            run_info={"version": version, "secondes": round(outcome.seconds, 1), "interrompu": outcome.aborted},
-        )
-        if options.debug_dir:
-            from export.debug import write_debug_images
-
-            for c in conventions:
-                write_debug_images(options.debug_dir, input_dir / c.fichier, c)
-    except OSError as e:
+    except OSError as e:  # the cache or the files under OUT could not be written
         typer.echo(f"écriture impossible dans {out} : {e}", err=True)
         raise typer.Exit(code=ExitCode.OUTPUT_FAILED) from None
     by_gravity: Counter[str] = Counter(f.gravite for f in flags)
