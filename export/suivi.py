@@ -171,7 +171,8 @@ def _rows(c: Convention) -> list[Row]:
 
 
 def _ref(r: Row) -> str:
-    return f"{PurePosixPath(r.fichier).stem}#{r.line.annexe}.{r.line.ligne}"
+    """The file (its folder kept: two folders may hold the same name), annex and row of a chain's first row."""
+    return f"{PurePosixPath(r.fichier).with_suffix('')}#{r.line.annexe}.{r.line.ligne}"
 
 
 def families(conventions: list[Convention]) -> list[list[Convention]]:

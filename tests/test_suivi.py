@@ -43,3 +43,15 @@ def test_a_document_alone_links_nothing() -> None:
 def test_title_stems_ignore_function_words_and_endings() -> None:
     assert stems("Animer la démarche") == stems("Animation de la démarche")
     assert stems("Soutenir les opérateurs") == stems("Soutien aux opérateurs")
+
+
+def test_one_file_name_in_two_folders_gives_two_chains() -> None:
+    """The same convention filed under two folders: two documents, never one chain without a link."""
+    from export.suivi import followed
+
+    convention = next(c for f in families() for c in f if c.fields.type_document == "convention")
+    twins = [convention.model_copy(update={"fichier": f"{d}/{convention.fichier}"}) for d in ("a", "b")]
+    rows = follow(twins)
+    refs = {str(r["action_ref"]) for r in rows}
+    assert len(refs) == len(rows) == 2 * sum(len(a.lines) for a in convention.annexes)
+    assert followed(rows) == []
