@@ -31,7 +31,10 @@ def run(input_dir: str | Path, *, out: str | Path, progress: bool = True, **opti
     dest.mkdir(parents=True, exist_ok=True)
     # rich draws its bar in a terminal and in Jupyter (with ipywidgets); forced off when not wanted
     console = Console(stderr=True) if progress else Console(stderr=True, force_terminal=False, force_jupyter=False)
-    outcome, _, _ = execute(source, dest, settings, console)
+    done = execute(source, dest, settings, console)
+    outcome = done.outcome
+    for problem in done.problems:  # the contract files are there; one export is not
+        warnings.warn(f"écriture incomplète : {problem}", stacklevel=2)
     failed = [r.entry for r in outcome.results if r.entry.statut != "ok"]
     if failed:  # the CLI says so by its exit code; a notebook by a warning
         shown = "; ".join(f"{e.fichier} : {e.erreur}" for e in failed[:3]) + (" ; …" if len(failed) > 3 else "")

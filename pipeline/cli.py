@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,14 +28,14 @@ class ExitCode(IntEnum):
     FILES_FAILED = 1  # the batch completed; some files are error entries in run.json
     USAGE = 2  # bad arguments or options, no PDF in INPUT_DIR (Click's own usage errors are 2 as well)
     ABORTED = 3  # --abort-on-error stopped the batch at the first failed file
-    OUTPUT_FAILED = 4  # OUT could not be written (permissions, disk full)
+    OUTPUT_FAILED = 4  # OUT could not be written (permissions, disk full), or an export failed (others written)
     INTERRUPTED = 130  # Ctrl-C; finished documents are in the cache and the next run resumes
 
 
 EXIT_CODES_HELP = (
     "Codes de sortie : 0 tous les fichiers lus ; 1 lot terminé mais au moins un fichier en erreur "
     "(voir run.json) ; 2 usage incorrect (option invalide, aucun PDF) ; 3 lot arrêté au premier fichier "
-    "en erreur (--abort-on-error) ; 4 écriture impossible dans OUT ; 130 interrompu (Ctrl-C), "
+    "en erreur (--abort-on-error) ; 4 écriture impossible dans OUT, ou un export manquant ; 130 interrompu (Ctrl-C), "
     "la relance reprend où le lot s'était arrêté."
 )
 
@@ -172,16 +173,26 @@ def excluded(out: Path, options: Options) -> tuple[Path, ...]:
     return (out, *((options.debug_dir,) if options.debug_dir else ()))
 
 
+@dataclass
+class Executed:
+    """What a run did: the batch, its flags, the territory names kept apart though they may be one, and the
+    analyst exports that could not be written (French, empty when all were)."""
+
+    outcome: BatchOutcome
+    flags: list[Flag]
+    unsure: list[tuple[str, str]]
+    problems: list[str] = field(default_factory=list)
+
+
 def execute(
     input_dir: Path, out: Path, options: Options, console: Console, corrections: Path | None = None
-) -> tuple[BatchOutcome, list[Flag], list[tuple[str, str]]]:
-    """The batch and every file it writes in OUT (existing), shared by `run` and `lda_conventions.run`: the outcome,
-    the flags and the territory names kept apart though they may be one (`corrections`: default
-    INPUT_DIR/corrections.csv). The progress bar shows in a terminal or in Jupyter; OSError when OUT or its cache
-    cannot be written."""
+) -> Executed:
+    """The batch and every file it writes in OUT (existing), shared by `run` and `lda_conventions.run`
+    (`corrections`: default INPUT_DIR/corrections.csv). The progress bar shows in a terminal or in Jupyter; OSError
+    when OUT, its cache or the contract files cannot be written."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from export.bundle import write_all
+    from export.bundle import PartialOutputError, write_all
     from pipeline.batch import cross_document_flags, run_batch, unify_territories
     from pipeline.cache import ResultCache, pipeline_version
     from pipeline.corrections import run_corrections
@@ -205,21 +216,25 @@ def execute(
     results, correction_flags = run_corrections(input_dir, corrections, outcome.results)
     conventions = [r.convention for r in results if r.convention is not None]
     flags = [f for r in results for f in r.flags] + correction_flags + cross_document_flags(conventions)
-    write_all(
-        out,
-        conventions,
-        flags,
-        [r.entry for r in outcome.results],
-        sources={r.entry.fichier: input_dir / r.entry.fichier for r in outcome.results},
-        cache_dir=out / ".cache" if options.use_cache else None,
-        run_info={"version": version, "secondes": round(outcome.seconds, 1), "interrompu": outcome.aborted},
-    )
+    done = Executed(outcome, flags, unsure)
+    try:
+        write_all(
+            out,
+            conventions,
+            flags,
+            [r.entry for r in outcome.results],
+            sources={r.entry.fichier: input_dir / r.entry.fichier for r in outcome.results},
+            cache_dir=out / ".cache" if options.use_cache else None,
+            run_info={"version": version, "secondes": round(outcome.seconds, 1), "interrompu": outcome.aborted},
+        )
+    except PartialOutputError as e:
+        done.problems = e.problems
     if options.debug_dir:
         from export.debug import write_debug_images
 
         for c in conventions:
             write_debug_images(options.debug_dir, input_dir / c.fichier, c)
-    return outcome, flags, unsure
+    return done
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -291,22 +306,27 @@ def run(
         raise typer.Exit(code=ExitCode.OUTPUT_FAILED) from None
     console = Console(stderr=True)
     try:
-        outcome, flags, unsure = execute(input_dir, out, options, console, corrections)
+        done = execute(input_dir, out, options, console, corrections)
     except KeyboardInterrupt:
         console.print("interrompu : les documents terminés sont en cache, relancer pour reprendre")
         raise typer.Exit(code=ExitCode.INTERRUPTED) from None
     except OSError as e:  # the cache or the files under OUT could not be written
         typer.echo(f"écriture impossible dans {out} : {e}", err=True)
         raise typer.Exit(code=ExitCode.OUTPUT_FAILED) from None
+    outcome, flags = done.outcome, done.flags
     by_gravity: Counter[str] = Counter(f.gravite for f in flags)
     per_territory: dict[str, Counter[str]] = {}
     for f in flags:
         if f.territoire:
             per_territory.setdefault(f.territoire, Counter())[f.gravite] += 1
     worst = sorted(per_territory.items(), key=lambda kv: (-kv[1]["erreur"], -kv[1]["alerte"], kv[0]))[:5]
-    _summary(Console(), outcome, by_gravity, worst, out, unsure)
+    _summary(Console(), outcome, by_gravity, worst, out, done.unsure)
+    for problem in done.problems:  # the contract files are written; an export is missing
+        typer.echo(f"écriture incomplète : {problem}", err=True)
     if outcome.aborted:
         raise typer.Exit(code=ExitCode.ABORTED)
+    if done.problems:
+        raise typer.Exit(code=ExitCode.OUTPUT_FAILED)
     failed = sum(r.entry.statut != "ok" for r in outcome.results)
     raise typer.Exit(code=ExitCode.OK if failed == 0 else ExitCode.FILES_FAILED)
 

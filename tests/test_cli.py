@@ -159,3 +159,22 @@ def test_a_broken_lexicon_is_a_usage_error(mixed: Path, tmp_path: Path) -> None:
     code, output = _run(mixed, "--out", tmp_path / "out", "--lexique", lexique)
     assert code == ExitCode.USAGE and "lexique" in output and "illisible" in output
     assert not (tmp_path / "out" / "run.json").exists()
+
+
+def test_an_export_that_fails_costs_no_other_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report breaking on a record: the contract files and the other exports are written, exit code 4."""
+    import export.bundle
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("min() arg is an empty sequence")
+
+    monkeypatch.setattr(export.bundle, "write_report", broken)
+    (tmp_path / "in").mkdir()
+    shutil.copy(GOOD, tmp_path / "in" / GOOD.name)
+    out = tmp_path / "out"
+    code, output = _run(tmp_path / "in", "--out", out, "--no-cache")
+    assert code == ExitCode.OUTPUT_FAILED, output
+    assert "report.html non écrit (ValueError" in " ".join(output.split())
+    for name in ("actions.csv", "flags.csv", "run.json", "synthese.csv", "lda.duckdb"):
+        assert list(out.rglob(name)), name
+    assert not (out / "report.html").exists()
