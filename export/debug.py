@@ -34,11 +34,17 @@ def write_debug_images(debug_dir: Path, source: Path, convention: Convention) ->
                 boxes.setdefault(total.provenance.page, []).append((total.provenance.bbox, TOTAL))
     target = debug_dir / "__".join(slugify(part) for part in Path(convention.fichier).with_suffix("").parts)
     written: list[Path] = []
-    pdf = pdfium.PdfDocument(source)
+    try:
+        pdf = pdfium.PdfDocument(source)
+    except pdfium.PdfiumError:  # a damaged file read from its repaired copy: nothing to draw on
+        return []
     try:
         for number in range(1, len(pdf) + 1):
             drawn = boxes.get(number, [])
-            page = pdf[number - 1]
+            try:
+                page = pdf[number - 1]
+            except pdfium.PdfiumError:
+                continue
             width, height = page.get_size()
             if width * height / M2_IN_PT2 > Limits().max_area_m2:  # a page too large to be read is not drawn
                 page.close()

@@ -207,7 +207,10 @@ def render_regions(regions: list[Region], sources: dict[str, Path], cache_dir: P
             for r in wanted:
                 if r.key() in crops or not 1 <= r.page <= len(pdf):
                     continue
-                png = _render(pdf, r)
+                try:
+                    png = _render(pdf, r)
+                except pdfium.PdfiumError:  # a damaged page the reading repaired: no crop, the rest of the report
+                    continue
                 crops[r.key()] = png
                 if cache_dir is not None:
                     atomic_write(cache_dir / f"{r.key()}.png", png)

@@ -290,3 +290,18 @@ def test_seeded_damage_never_escapes_and_what_qpdf_opens_is_read(
         ref = intact[src.name].convention
         assert r.convention is not None and ref is not None
         assert _content(r.convention) == _content(ref), detail
+
+
+def test_a_page_pdfium_cannot_load_costs_no_report_crop_nor_debug_image(tmp_path: Path) -> None:
+    """A file read from its repaired copy while pdfium cannot load one page of the input: every output written."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import ExitCode, app
+
+    data = FRENAVAL.read_bytes()
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "coupe.pdf").write_bytes(data[:3722] + data[3722 + 3916 :])  # page 2's objects cut
+    out, debug = tmp_path / "out", tmp_path / "debug"
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "in"), "--out", str(out), "--debug-dir", str(debug)])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert (out / "report.html").is_file() and list(debug.rglob("page-001.png"))
