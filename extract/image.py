@@ -255,3 +255,35 @@ def flatten_background(gray: Gray, dpi: int) -> Gray:
     background[background == 0] = 1
     out: Gray = cv2.divide(gray, background, scale=255)
     return out
+
+
+DARK_BACKGROUND = 110  # grey level under which a pixel is dark ground, not paper (light text on a coloured band)
+
+
+def invert_dark_bands(gray: Gray, dpi: int) -> Gray:
+    """Light text on a dark band (a header band, a dark cell) turned into dark text on white: Tesseract reads
+    dark on light only. A band is a dark region at least a sixth of an inch tall and half an inch wide that fills
+    most of its box (text strokes are thinner, a ruled grid's lines fill little of theirs)."""
+    import cv2
+    import numpy as np
+
+    dark = (gray < DARK_BACKGROUND).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    out: Gray = gray
+    close = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, dpi // 20) | 1,) * 2)  # the letters' holes
+    ring = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, dpi // 40) | 1,) * 2)  # the band's blurred edge
+    for i, (x, y, w, h, area) in enumerate(stats[1:n], 1):
+        if not (h >= dpi / 6 and w >= dpi / 2 and area >= 0.5 * w * h):
+            continue
+        if out is gray:
+            out = gray.copy()
+        m = max(1, dpi // 40)
+        y0, y1, x0, x1 = max(0, y - m), min(gray.shape[0], y + h + m), max(0, x - m), min(gray.shape[1], x + w + m)
+        band = cv2.morphologyEx((labels[y0:y1, x0:x1] == i).astype(np.uint8), cv2.MORPH_CLOSE, close).astype(bool)
+        edge = cv2.dilate(band.astype(np.uint8), ring).astype(bool) & ~band
+        region = out[y0:y1, x0:x1]
+        inverted = 255.0 - region[band]
+        scale = 255.0 / max(float(np.median(inverted)), 1.0)  # the band's ground to white
+        region[band] = np.clip(inverted * scale, 0, 255).astype(np.uint8)
+        region[edge] = 255
+    return out

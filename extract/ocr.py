@@ -580,7 +580,7 @@ def read_image(
     from extract import image
 
     angle = image.estimate_skew(gray) if settings.deskew else 0.0
-    level = image.rotate(gray, angle)
+    level = image.invert_dark_bands(image.rotate(gray, angle), dpi)
     segments, rules = image.find_rules(level, dpi)
     clean = image.remove_lines(level, rules) if settings.remove_rules else level
     clean = image.flatten_background(clean, dpi)

@@ -656,10 +656,15 @@ def _row_cuts(
     threshold = max(0.45 * lh, leading + 0.3 * lh)
     # paragraphs: a column's lines closer than the threshold; the body's blocks: overlapping paragraphs
     paragraphs: list[tuple[float, float, int]] = []
+
+    def top_of(ln: list[Word]) -> float:
+        # a word whose box rises above its line's took in a speck (OCR): the line's words say where it starts
+        return median(w.top if w.height <= 2 * lh else w.bottom - 1.5 * lh for w in ln)
+
     for c, cl in col_lines.items():
-        start, end = min(w.top for w in cl[0]), max(w.bottom for w in cl[0])
+        start, end = top_of(cl[0]), max(w.bottom for w in cl[0])
         for ln in cl[1:]:
-            t, b = min(w.top for w in ln), max(w.bottom for w in ln)
+            t, b = top_of(ln), max(w.bottom for w in ln)
             if t - end >= threshold:
                 paragraphs.append((start, end, c))
                 start = t
@@ -738,11 +743,16 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
         )
         if not sub_headers:
             return k
+    pitches: list[float] = []
     for k in range(1, len(lines)):
         gap = min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1])
+        pitch = median(w.top for w in lines[k]) - median(w.top for w in lines[k - 1])
         is_bold = sum(w.bold for w in lines[k]) > len(lines[k]) / 2
-        if (bold and not is_bold) or gap > 0.6 * lh or any(_is_amount(w.text) for w in lines[k]):
+        # OCR boxes hold the ink only (gaps vary with the letters): a line at the header's own spacing goes on it
+        wide = gap > 0.6 * lh and not (pitches and pitch <= 1.2 * median(pitches))
+        if (bold and not is_bold) or wide or any(_is_amount(w.text) for w in lines[k]):
             return k
+        pitches.append(pitch)
     return len(lines)
 
 
