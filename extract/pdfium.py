@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import math
 import operator
 import re
 from dataclasses import dataclass, field
@@ -31,10 +32,14 @@ if TYPE_CHECKING:
     from extract.ocr import PageImageInfo
 
 MIN_RULING = 4.0  # as extract.pdf
+_SUBSET = re.compile(r"^[A-Z]{6}\+")  # a subset font's name prefix
 HAIRLINE = 2.0  # as extract.pdf
 X_TOLERANCE = 1.5
 Y_TOLERANCE = 2.5
 LIGATURES = {"ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬁ": "fi", "ﬂ": "fl", "ﬆ": "st", "ﬅ": "st"}  # pdfplumber's
+_LIGATURE_OF: dict[str, tuple[str, ...]] = {
+    letters: tuple(c for c, x in LIGATURES.items() if x == letters) for letters in set(LIGATURES.values())
+}
 
 
 class UnsupportedError(Exception):
@@ -113,9 +118,10 @@ def _font(pdfium_c: Any, handle: Any, cache: dict[int, _Font], descents: dict[st
             font = _Font(key, handle, name, descent, {k: float(v) for k, v in widths.items() if isinstance(k, str)})
             font.default = float(descriptor.get("MissingWidth", 0) or 0)
         else:  # the descriptor's /Descent as written (pdfium makes one up when it says 0)
-            if name not in descents:
-                raise UnsupportedError(f"descripteur de police introuvable : {name}")
-            font = _Font(key, handle, name, descents[name], dict(exact.get(name, {})))
+            written = descents.get(name)
+            if written is None or math.isnan(written):  # none, or two of that name that disagree: pdfplumber's page
+                raise UnsupportedError(f"descripteur de police introuvable ou ambigu : {name}")
+            font = _Font(key, handle, name, written, dict(exact.get(name, {})))
         cache[key] = font
     return font
 
@@ -175,6 +181,8 @@ def _chars(
     last: tuple[int, float, float, float, float] | None = None
     drift, run_object, run_end = 0.0, -1, (float("nan"), float("nan"))
     pending_high = 0
+    at: tuple[int, float, float] | None = None  # the origin of the last character, and what stands there
+    group, group_drift, group_start = "", 0.0, 0
     for i in range(n):
         unit = units[i]
         key = text_object(page_text, i)
@@ -221,6 +229,14 @@ def _chars(
             if abs(x - run_end[0]) > 1e-3 or abs(y - run_end[1]) > 1e-3:
                 drift = 0.0
             run_object = key
+        if (key, x, y) != at:
+            at, group, group_drift, group_start = (key, x, y), text, drift, len(out)
+        else:  # another character at the same origin: pdfium splits a ligature glyph (`ﬁ`) into its letters
+            group += text
+            lig = next((c for c in _LIGATURE_OF.get(group, ()) if c in font.widths), None)
+            if lig is not None:  # pdfminer's one character, with the glyph's width
+                del out[group_start:]
+                drift, text = group_drift, lig
         x0, x1 = (left, right) if left <= right else (right, left)
         both = metrics.get((font.key, text))
         if both is None:
@@ -686,9 +702,9 @@ _FONT_NAME = re.compile(rb"/FontName\s*/([^\s/<>\[\]()]+)")
 _DESCENT = re.compile(rb"/Descent\s+(-?\d*\.?\d+)")
 
 
-def _descents(texts: list[bytes]) -> dict[str, float] | None:
+def _descents(texts: list[bytes]) -> dict[str, float]:
     """Each font descriptor's /Descent by font name without its subset prefix, as pdfminer reads it
-    (None when two subsets of one font disagree)."""
+    (NaN when two descriptors of that name disagree)."""
     out: dict[str, float] = {}
     for text in texts:
         for m in _FONT_NAME.finditer(text):
@@ -699,18 +715,21 @@ def _descents(texts: list[bytes]) -> dict[str, float] | None:
             name = re.sub(r"#([0-9A-Fa-f]{2})", lambda h: chr(int(h.group(1), 16)), name)
             descent = -abs(float(found.group(1))) / 1000 if found else 0.0
             if out.setdefault(name, descent) != descent:
-                return None
+                out[name] = math.nan
     return out
 
 
-def _fractional_widths(data: bytes, texts: list[bytes] | None = None) -> bool:
+def _fractional_widths(
+    data: bytes, texts: list[bytes] | None = None, patterns: tuple[re.Pattern[bytes], ...] = (_WIDTHS, _CID_WIDTHS)
+) -> bool:
     """Whether a font of the file gives non-integer glyph widths: pdfium places characters with the
-    widths rounded down, pdfminer with the exact ones (Skia and some other producers write them)."""
+    widths rounded down, pdfminer with the exact ones (Skia and some other producers write them).
+    `patterns`: the width arrays looked at (simple fonts' /Widths, CID fonts' /W)."""
     texts = texts if texts is not None else _unpacked(data)
     if texts is None:
         return True  # cannot tell: be safe
     for text in texts:
-        for pattern in (_WIDTHS, _CID_WIDTHS):
+        for pattern in patterns:
             for m in pattern.finditer(text):
                 array = m.group(1)
                 if array is None:
@@ -725,15 +744,91 @@ def _font_data(data: bytes) -> tuple[dict[str, float], Widths] | None:
     """The fonts' descents and exact widths this reader needs, or None when the file holds what it does not
     reproduce exactly (packed objects it cannot read, fractional widths without a ToUnicode map)."""
     texts = _unpacked(data)
-    descents = _descents(texts) if texts is not None else None
-    if texts is None or descents is None:
+    if texts is None:
         return None
+    descents = _descents(texts)
+    type0 = _type0_names(texts)
     exact = _exact_widths(data) if len(texts) == 1 else None
     if exact is None:
-        if _fractional_widths(data, texts):
+        if _fractional_widths(data, texts, (_WIDTHS,)):
             return None
         exact = {}
+    if _fractional_widths(data, texts, (_CID_WIDTHS,)):  # Skia's (Chromium's) CID fonts
+        cid = _cid_widths(data)
+        if cid is None or any(exact.get(name, table) != table for name, table in cid.items()):
+            return None
+        exact = {**exact, **cid}
+    # pdfium names a Type0 font (Chromium's) with its subset prefix, `AAAAAA+DejaVuSans`, and its descriptor sits
+    # under DescendantFonts: its descent and widths are known by the name without prefix
+    for name in type0:
+        plain = _SUBSET.sub("", name)
+        if plain in descents:
+            descents[name] = descents[plain]
+        if plain in exact:
+            exact[name] = exact[plain]
     return descents, exact
+
+
+_TYPE0 = re.compile(rb"/Subtype\s*/Type0\b")
+
+
+def _type0_names(texts: list[bytes]) -> set[str]:
+    """The /BaseFont of every Type0 font dictionary, as written."""
+    out = set()
+    for text in texts:
+        for m in _TYPE0.finditer(text):
+            start = max(text.rfind(b"obj", 0, m.start()), text.rfind(b"endobj", 0, m.start()), 0)
+            end = text.find(b"endobj", m.end())
+            found = _BASE_FONT.search(text, start, end if end > 0 else len(text))
+            if found:
+                name = found.group(1).decode("latin-1")
+                out.add(re.sub(r"#([0-9A-Fa-f]{2})", lambda h: chr(int(h.group(1), 16)), name))
+    return out
+
+
+def _cid_widths(data: bytes) -> Widths | None:
+    """The CID fonts' widths by character, as written (their /W and /DW read as pdfminer reads them, through
+    the /ToUnicode map), by font name without subset prefix; None when a font is not one this reader
+    reproduces (an encoding other than Identity-H, no ToUnicode map, two subsets that disagree)."""
+    import io
+
+    import pikepdf
+
+    out: Widths = {}
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            for obj in pdf.objects:
+                if not isinstance(obj, pikepdf.Dictionary) or obj.get("/Subtype") != pikepdf.Name.Type0:
+                    continue
+                descendants = obj.get("/DescendantFonts")
+                if obj.get("/Encoding") != pikepdf.Name("/Identity-H") or "/ToUnicode" not in obj or not descendants:
+                    return None
+                cmap = _cmap(obj.ToUnicode.read_bytes())
+                cid_font = descendants[0]
+                default = float(cid_font.get("/DW", 1000))
+                widths: dict[int, float] = {}
+                spec = [x for x in cid_font.get("/W", [])]
+                k = 0
+                while k < len(spec):
+                    first = int(spec[k])
+                    if isinstance(spec[k + 1], pikepdf.Array):
+                        for n, w in enumerate(spec[k + 1]):
+                            widths[first + n] = float(w)
+                        k += 2
+                    else:
+                        for code in range(first, int(spec[k + 1]) + 1):
+                            widths[code] = float(spec[k + 2])
+                        k += 3
+                name = _SUBSET.sub("", str(obj.get("/BaseFont", ""))[1:])
+                table = out.setdefault(name, {})
+                for code, text in cmap.items():
+                    if not text or text == "\x00":
+                        continue
+                    if table.setdefault(text, widths.get(code, default)) != widths.get(code, default):
+                        return None
+    except (pikepdf.PdfError, ValueError, TypeError, IndexError, AttributeError):
+        return None
+    return out
 
 
 class PdfiumPages:
