@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from functools import lru_cache
 from statistics import median
 from typing import Literal, NamedTuple
 
@@ -112,6 +113,7 @@ def ruled_tables(page: Page) -> list[Found]:
 # ---------------------------------------------------------------- header rows
 
 
+@lru_cache(maxsize=65536)  # a pure function of the text, asked for every word of every line
 def _is_amount(text: str) -> bool:
     if re.fullmatch(r"(19|20)\d\d([-–/](19|20)\d\d)?", text.strip()):
         return False

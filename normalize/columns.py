@@ -110,17 +110,33 @@ def _label_tokens() -> dict[str, list[list[str]]]:
     return {f: [_tokens(w) for w in ws] for f, ws in builtin_lexique().libelles.items()}
 
 
+@cache
+def _label_initials() -> dict[str, list[frozenset[str]]]:
+    """The first letters of each wording's words, beside `_label_tokens`."""
+    return {f: [frozenset(t[:1] for t in wt) for wt in wts] for f, wts in _label_tokens().items()}
+
+
 def field_scores(header: str) -> dict[str, float]:
     """Score (0-100) of each field for one header text, by the whole header labels of the lexicon
     (`[libelles]`): what finds header lines, not what decides a column's meaning."""
+    return dict(_field_scores(header))
+
+
+@lru_cache(maxsize=65536)
+def _field_scores(header: str) -> tuple[tuple[str, float], ...]:
+    """`field_scores`, cached by text (a pure function of it: the same phrases recur on every page)."""
     htoks = _tokens(header)
     scores: dict[str, float] = {}
     if not htoks:
-        return scores
+        return ()
+    # `_same` never pairs words of different first letters: a wording with a word whose letter the
+    # header lacks cannot be whole in it, and is skipped unread
+    initials = {h[:1] for h in htoks}
+    letters = _label_initials()
     for fld, wordings in _label_tokens().items():
         best = 0.0
-        for wt in wordings:
-            if not wt:
+        for wt, needed in zip(wordings, letters[fld], strict=True):
+            if not wt or not needed <= initials:
                 continue
             used: set[int] = set()
             hit = 0
@@ -138,7 +154,7 @@ def field_scores(header: str) -> dict[str, float]:
                 best = max(best, score)
         if best:
             scores[fld] = best
-    return scores
+    return tuple(scores.items())
 
 
 HIT_SCORE = 88.0  # a wording that covers at least 40 % of the words: a label, not a word inside prose

@@ -4,7 +4,8 @@ Both sides run in the same process tree, one after the other, with the same numb
 processes: the pipeline (`run_batch`, no cache) and pdfplumber's `page.extract_tables()` and
 `page.extract_words()` on the same pages. Wall and CPU seconds are reported (CPU is the steadier
 one on a shared machine; the pipeline's is sampled per process, as its workers are not this process's
-children); peak memory is sampled over the whole process tree (sum of RSS, and of PSS, which counts shared pages once).
+children; the sampling thread's own CPU, ~10 ms per process and sample, is left out); peak memory is sampled over the
+whole process tree (sum of RSS, and of PSS, which counts shared pages once).
 `pipeline/bench_ocr.py`, when present, adds its figures for the scan folder.
 """
 
@@ -34,6 +35,7 @@ class Peak:
     pss: int = 0
     samples: int = 0
     cpu: dict[tuple[int, float], float] = field(default_factory=dict)  # (pid, start time) -> own CPU seconds
+    sampler: float = 0.0  # CPU seconds the sampling thread itself spent (reading /proc is not the pipeline's work)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def sample(self) -> None:
@@ -60,7 +62,9 @@ class Peak:
 
     def run(self, every: float) -> None:
         while not self.stop.is_set():
+            start = time.thread_time()
             self.sample()
+            self.sampler += time.thread_time() - start
             self.stop.wait(every)
 
 
@@ -113,7 +117,7 @@ def bench_style(folder: Path, workers: int) -> dict[str, Any]:
         wall = time.perf_counter()
         outcome = run_batch(folder, Options(workers=workers))
         pipe_wall = time.perf_counter() - wall
-    pipe_cpu = peak.cpu_seconds() - before.cpu_seconds()
+    pipe_cpu = peak.cpu_seconds() - before.cpu_seconds() - peak.sampler
     pages = sum(r.entry.pages for r in outcome.results)
     wall, cpu = time.perf_counter(), cpu_seconds()
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -129,6 +133,7 @@ def bench_style(folder: Path, workers: int) -> dict[str, Any]:
         "seconds": round(pipe_wall, 1),
         "pages_per_s": round(pipe_pps, 2),
         "cpu_s_per_page": round(pipe_cpu / max(pages, 1), 3),
+        "sampler_cpu_s": round(peak.sampler, 1),
         "peak_rss_mb": round(peak.rss / MB),
         "peak_pss_mb": round(peak.pss / MB),
         "pdfplumber_pages_per_s": round(bare_pps, 2),
