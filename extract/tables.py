@@ -810,9 +810,22 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
         is_bold = sum(w.bold for w in lines[k]) > len(lines[k]) / 2
         # in a bold header, a bold number is a label's (`programme 177`, `2024`), not a cell's amount
         amount = any(_is_amount(w.text) and not (bold and w.bold) for w in lines[k])
+        if gap > 0.6 * lh and bold and is_bold and not amount and _under_parent(lines[:k], lines[k], lh):
+            continue  # sub-headers set apart under their parent label (`2024 | 2025 | Total`)
         if (bold and not is_bold) or gap > 0.6 * lh or amount:
             return k
     return len(lines)
+
+
+def _under_parent(header: list[list[Word]], line: list[Word], lh: float) -> bool:
+    """Whether a line holds two or more labels that all lie under one phrase of the header above: the
+    sub-headers of a parent label spread over their columns."""
+    parents = [(ph[0].x0, ph[-1].x1) for ln in header for ph in words_to_phrases(ln, 0.6 * lh)]
+    labels = words_to_phrases(line, 0.6 * lh)
+    # labels set right or left in their cells reach a little past the centred parent
+    return len(labels) >= 2 and any(
+        all(a - 0.2 * (b - a) <= (ph[0].x0 + ph[-1].x1) / 2 <= b + 0.2 * (b - a) for ph in labels) for a, b in parents
+    )
 
 
 # ---------------------------------------------------------------- per page
