@@ -145,3 +145,21 @@ def test_ruled_header_band_keeps_its_cell_borders() -> None:
     tables = [t for p in pages for t in page_to_tables(p)]
     ruled = [t for t in tables if t.report.method == "ruled"]
     assert ruled and all(sum(bool(c.text) for c in t.header) == len(t.header) for t in ruled)
+
+
+def _low_confidence(headers: list[str], rows: list[list[str]]) -> list[str]:
+    from reconcile import convention_to_flags
+    from tests.test_columns import _convention, page_table
+
+    conv = _convention([page_table(headers, rows)])
+    return [f.message for f in convention_to_flags(conv) if "confiance faible" in f.message]
+
+
+def test_an_empty_column_with_a_weak_header_raises_no_doubt() -> None:
+    """A header fragment the OCR split into a column of its own (`Crédits du 177`) holds no amount:
+    nothing of it can be wrong; the same weak header over amounts is still doubted."""
+    rows = [["DDETS", "Plateforme d'accompagnement", "30 000 €", ""], ["CCAS", "Équipe mobile", "45 000 €", ""]]
+    headers = ["Pilote", "Action", "Aide de l'État notifiée 2024", "Financements"]
+    assert _low_confidence(headers, rows) == []
+    filled = [[*r[:3], v] for r, v in zip(rows, ["12 000 €", "8 000 €"], strict=True)]
+    assert _low_confidence(headers, filled)
