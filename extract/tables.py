@@ -119,6 +119,7 @@ def _is_amount(text: str) -> bool:
     return a.value is not None and bool(re.search(r"\d{3}", text))
 
 
+_BARE_NUMBER = re.compile(r"[-+]?\d[\d\s.,]*")
 _PERIOD_LABEL = re.compile(r"(ann[ée]e\s+)?(19|20)\d\d([-–/](19|20)?\d\d)?(\s*\(k?€\))?", re.IGNORECASE)
 
 
@@ -130,7 +131,11 @@ def header_row_count(rows: list[RawRow]) -> int:
         hits: set[str] = set()
         for t in texts:
             hits |= header_hits(t)
-        if any(_is_amount(t) for t in texts):
+        # a bare number (`70` under a k€ header, an action's `1`) is a body cell, never a label
+        if any(
+            _is_amount(t) or (_BARE_NUMBER.fullmatch(t.strip()) and not _PERIOD_LABEL.fullmatch(t.strip()))
+            for t in texts
+        ):
             break
         # a sub-header row under a spanning label: labels and years (`2024 | 2025 | Total`)
         headerish = sum(bool(header_hits(t)) or bool(_PERIOD_LABEL.fullmatch(t.strip())) for t in texts)
@@ -492,19 +497,16 @@ def _label_blocks(header: list[list[Word]], gap: float) -> list[tuple[float, flo
         ]
         cur: list[list[Any]] = []
         for x0, x1, top, bottom, text in phs:
-            parent = next(
-                (
-                    b
-                    for b in prev
-                    if b[0] - 2 <= x0
-                    and x1 <= b[1] + 2
-                    and top - b[3] < 0.8 * (bottom - top)
-                    and sum(q[0] < b[1] and q[1] > b[0] for q in phs) == 1
-                ),
-                None,
+            # the one block above it overlaps, and only it of its line overlaps that block (a wrapped
+            # label's next line may be wider than its first: `Contribution État` / `retenue 2026 (k€)`)
+            above = [b for b in prev if x0 < b[1] and x1 > b[0] and top - b[3] < 0.8 * (bottom - top)]
+            parent = (
+                above[0]
+                if len(above) == 1 and sum(q[0] < above[0][1] and q[1] > above[0][0] for q in phs) == 1
+                else None
             )
             if parent is not None:
-                parent[3] = bottom
+                parent[0], parent[1], parent[3] = min(parent[0], x0), max(parent[1], x1), bottom
                 parent[4].append(text)
                 cur.append(parent)
             else:

@@ -167,7 +167,9 @@ def concept_hits(text: str) -> set[str]:
         return set()
     concepts = _header_concepts(text, lex)
     covered = {i for where in concepts.values() for i in where} & set(significant)
-    if significant[0] not in covered or 2 * len(covered) < len(significant):
+    # half of a short label, two thirds of a longer one (`Action portée avec le Département` is a cell)
+    share = 0.5 if len(significant) <= 3 else 2 / 3
+    if significant[0] not in covered or len(covered) < share * len(significant):
         return set()
     best, best_score = "", 0.0
     for role in (*FIELDS, GEOGRAPHIE):

@@ -42,6 +42,7 @@ KNOWN: dict[tuple[str, str], str] = {
     " the nature of the AMI column (read `accorde`)",
     ("CPO_Leusarieux_2026-2028_h1x18", "fields"): _STATUS.format("Active, En fonctionnement, Retirée, Révisée"),
     ("CPO_Sarmoues_2026-2027_h1x05", "fields"): _STATUS.format("Programmée"),
+    ("CPO_Sargalieux_2026-2028_h3x19", "fields"): _STATUS.format("Close, Révisée, Soldée"),
     ("CPO_Zanlanbri_2026-2028_h1x21", "fields"): "`aller-vers` broken at its own hyphen at the end of a cell"
     " line is read as a hyphenated word (`allervers`)",
 }
