@@ -42,6 +42,12 @@ def _rulings(page: Any) -> list[Ruling]:
     backgrounds = [
         (float(r["x0"]), float(r["top"]), float(r["x1"]), float(r["bottom"])) for r in page.rects if _is_background(r)
     ]
+    # a hairline bar painted over a background (a cell border drawn on a header band) is a line
+    bars = [
+        (float(r["x0"]), float(r["top"]), float(r["x1"]), float(r["bottom"]))
+        for r in page.rects
+        if r.get("fill") and not r.get("stroke") and not _is_background(r)
+    ]
 
     def source(e: dict[str, Any]) -> str:
         if e.get("object_type") != "rect_edge" or not e.get("fill") or e.get("stroke"):
@@ -50,6 +56,9 @@ def _rulings(page: Any) -> list[Ruling]:
         inside = any(
             bx0 - 0.01 <= x0 and x1 <= bx1 + 0.01 and btop - 0.01 <= top and bottom <= bbottom + 0.01
             for bx0, btop, bx1, bbottom in backgrounds
+        ) and not any(
+            bx0 - 0.01 <= x0 and x1 <= bx1 + 0.01 and btop - 0.01 <= top and bottom <= bbottom + 0.01
+            for bx0, btop, bx1, bbottom in bars
         )
         return "fill" if inside else "line"
 

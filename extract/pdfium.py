@@ -445,6 +445,12 @@ def _rulings_and_fills(shapes: list[_Shape]) -> tuple[list[Ruling], list[BBox]]:
         else:
             curves.append(s.pts)
     backgrounds = [(x0, t, x1, b) for x0, t, x1, b, fill, stroke in rects if _background(x0, t, x1, b, fill, stroke)]
+    # a hairline bar painted over a background (a cell border drawn on a header band) is a line
+    bars = [
+        (x0, t, x1, b)
+        for x0, t, x1, b, fill, stroke in rects
+        if fill and not stroke and not _background(x0, t, x1, b, fill, stroke)
+    ]
     out: list[Ruling] = []
     for x0, top, x1, bottom in lines:
         if top == bottom:
@@ -466,6 +472,10 @@ def _rulings_and_fills(shapes: list[_Shape]) -> tuple[list[Ruling], list[BBox]]:
                 and any(
                     bx0 - 0.01 <= ex0 and ex1 <= bx1 + 0.01 and btop - 0.01 <= etop and ebottom <= bbottom + 0.01
                     for bx0, btop, bx1, bbottom in backgrounds
+                )
+                and not any(
+                    bx0 - 0.01 <= ex0 and ex1 <= bx1 + 0.01 and btop - 0.01 <= etop and ebottom <= bbottom + 0.01
+                    for bx0, btop, bx1, bbottom in bars
                 )
             ):
                 source = "fill"

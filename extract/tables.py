@@ -9,7 +9,7 @@ import itertools
 import re
 from functools import lru_cache
 from statistics import median
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from extract.grid import SNAP, cluster, grid_rows, split_word
 from extract.layout import line_height, words_to_lines, words_to_phrases
@@ -121,6 +121,10 @@ def _is_amount(text: str) -> bool:
     return a.value is not None and bool(re.search(r"\d{3}", text))
 
 
+_BARE_NUMBER = re.compile(r"[-+]?\d[\d\s.,]*")
+_PERIOD_LABEL = re.compile(r"(ann[ée]e\s+)?(19|20)\d\d([-–/](19|20)?\d\d)?(\s*\(k?€\))?", re.IGNORECASE)
+
+
 def header_row_count(rows: list[RawRow]) -> int:
     """How many leading rows are column headers (words of the vocabulary, no amounts)."""
     n = 0
@@ -129,9 +133,14 @@ def header_row_count(rows: list[RawRow]) -> int:
         hits: set[str] = set()
         for t in texts:
             hits |= header_hits(t)
-        if any(_is_amount(t) for t in texts):
+        # a bare number (`70` under a k€ header, an action's `1`) is a body cell, never a label
+        if any(
+            _is_amount(t) or (_BARE_NUMBER.fullmatch(t.strip()) and not _PERIOD_LABEL.fullmatch(t.strip()))
+            for t in texts
+        ):
             break
-        headerish = sum(bool(header_hits(t)) for t in texts)
+        # a sub-header row under a spanning label: labels and years (`2024 | 2025 | Total`)
+        headerish = sum(bool(header_hits(t)) or bool(_PERIOD_LABEL.fullmatch(t.strip())) for t in texts)
         if len(hits) >= MIN_HEADER_FIELDS or (n and headerish * 2 >= len(texts) and all(len(t) <= 60 for t in texts)):
             n += 1
         else:
@@ -177,7 +186,12 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
     for i in range(len(lines)):
         # a header line reads as several separate labels, never as one run of prose
         labelled, total = per_line[i][0], per_line[i][3]
-        if per_line[i][2] or labelled < 2 or total < 3 or labelled < 0.6 * total or (found and found[-1] >= i - 2):
+        if per_line[i][2] or total < 3 or (found and found[-1] >= i - 2):
+            continue
+        if labelled < 2 or labelled < 0.6 * total:
+            # labels wrapped in their cells: read them whole, each cell's lines stacked
+            if _stacked_header(lines, i, gap, per_line) and not _inside_row(lines, i, per_line):
+                found.append(i)
             continue
         if _inside_row(lines, i, per_line):
             continue
@@ -191,6 +205,36 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
         if phrases >= MIN_HEADER_FIELDS and len(hits) >= MIN_HEADER_FIELDS:
             found.append(i)
     return found
+
+
+def _stacked_header(
+    lines: list[list[Word]], i: int, gap: float, per_line: list[tuple[int, set[str], bool, int]]
+) -> bool:
+    """Whether line i starts a header whose labels wrap over the tight lines below it (`Subvention
+    Dihal` / `sollicitée pour` / `2026 (€)`): the phrases stacked by column, then read as labels."""
+    stacks: list[list[Any]] = []  # [x0, x1, texts]
+    for k in range(i, min(i + 4, len(lines))):
+        if k > i:
+            close = min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1]) < 1.0 * line_height(lines[k])
+            if not close or per_line[k][2]:
+                break
+        for ph in words_to_phrases(lines[k], gap):
+            x0, x1 = ph[0].x0, ph[-1].x1
+            overlap = [(min(x1, s[1]) - max(x0, s[0]), s) for s in stacks if x0 < s[1] and x1 > s[0]]
+            text = " ".join(w.text for w in ph)
+            if k > i and overlap:
+                target = max(overlap, key=lambda o: o[0])[1]
+                target[0], target[1] = min(target[0], x0), max(target[1], x1)
+                target[2].append(text)
+            elif k == i or not overlap:
+                stacks.append([x0, x1, [text]])
+    hits: set[str] = set()
+    labelled = 0
+    for _x0, _x1, texts in stacks:
+        h = header_hits(" ".join(texts))
+        labelled += bool(h)
+        hits |= h
+    return len(stacks) >= 3 and labelled >= 2 and labelled >= 0.6 * len(stacks) and len(hits) >= MIN_HEADER_FIELDS
 
 
 def _inside_row(lines: list[list[Word]], i: int, per_line: list[tuple[int, set[str], bool, int]]) -> bool:
@@ -442,13 +486,42 @@ def _table_end(lines: list[list[Word]], start: int, anchors: list[int], lh: floa
     return end
 
 
+def _label_blocks(header: list[list[Word]], gap: float) -> list[tuple[float, float, float, float, list[str]]]:
+    """Header phrases (x0, x1, top, bottom, texts), a label wrapped over several lines kept as one: a
+    phrase alone under another one's span, set tight below it (`Crédits AMI alloués` / `2024-2025`
+    over `2024 | 2025 | Total`), continues it; several phrases under one span are its sub-headers."""
+    blocks: list[list[Any]] = []
+    prev: list[list[Any]] = []
+    for ln in header:
+        phs = [
+            (ph[0].x0, ph[-1].x1, min(w.top for w in ph), max(w.bottom for w in ph), " ".join(w.text for w in ph))
+            for ph in words_to_phrases(ln, gap)
+        ]
+        cur: list[list[Any]] = []
+        for x0, x1, top, bottom, text in phs:
+            # the one block above it overlaps, and only it of its line overlaps that block (a wrapped
+            # label's next line may be wider than its first: `Contribution État` / `retenue 2026 (k€)`)
+            above = [b for b in prev if x0 < b[1] and x1 > b[0] and top - b[3] < 0.8 * (bottom - top)]
+            parent = (
+                above[0]
+                if len(above) == 1 and sum(q[0] < above[0][1] and q[1] > above[0][0] for q in phs) == 1
+                else None
+            )
+            if parent is not None:
+                parent[0], parent[1], parent[3] = min(parent[0], x0), max(parent[1], x1), bottom
+                parent[4].append(text)
+                cur.append(parent)
+            else:
+                block = [x0, x1, top, bottom, [text]]
+                blocks.append(block)
+                cur.append(block)
+        prev = cur
+    return [(b[0], b[1], b[2], b[3], b[4]) for b in blocks]
+
+
 def _parents_dropped(header: list[list[Word]], gap: float) -> list[tuple[float, float]]:
     """Header phrases as x-spans, without the parent labels that span several sub-headers below them."""
-    phrases = [
-        (ph[0].x0, ph[-1].x1, min(w.top for w in ph), max(w.bottom for w in ph))
-        for ln in header
-        for ph in words_to_phrases(ln, gap)
-    ]
+    phrases = [(x0, x1, top, bottom) for x0, x1, top, bottom, _ in _label_blocks(header, gap)]
     kept = []
     for x0, x1, _top, bottom in phrases:
         # sub-headers under the label: centred under it or overlapping it (a short label over wide columns)
@@ -585,19 +658,15 @@ def _spread_parents(row: RawRow, header: list[list[Word]], seps: list[float], ga
     ncol = len(seps) - 1
     parts: list[list[str]] = [[] for _ in range(ncol)]
     spread = False
-    for ln in header:
-        for ph in words_to_phrases(ln, gap):
-            a, b = ph[0].x0, ph[-1].x1
-            cols = [
-                i
-                for i in range(ncol)
-                if min(b, seps[i + 1]) - max(a, seps[i]) >= 0.5 * min(b - a, seps[i + 1] - seps[i])
-            ]
-            if not cols:
-                cols = [_col((a + b) / 2, seps)]
-            spread |= len(cols) >= 2
-            for i in cols:
-                parts[i].append(" ".join(w.text for w in ph))
+    for a, b, _top, _bottom, texts in _label_blocks(header, gap):
+        cols = [
+            i for i in range(ncol) if min(b, seps[i + 1]) - max(a, seps[i]) >= 0.5 * min(b - a, seps[i + 1] - seps[i])
+        ]
+        if not cols:
+            cols = [_col((a + b) / 2, seps)]
+        spread |= len(cols) >= 2
+        for i in cols:
+            parts[i].append(" ".join(texts))
     if not spread or len(row.cells) != ncol:
         return
     for cell, texts in zip(row.cells, parts, strict=True):
@@ -750,12 +819,27 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
         gap = min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1])
         pitch = median(w.top for w in lines[k]) - median(w.top for w in lines[k - 1])
         is_bold = sum(w.bold for w in lines[k]) > len(lines[k]) / 2
+        # in a bold header, a bold number is a label's (`programme 177`, `2024`), not a cell's amount
+        amount = any(_is_amount(w.text) and not (bold and w.bold) for w in lines[k])
+        if gap > 0.6 * lh and bold and is_bold and not amount and _under_parent(lines[:k], lines[k], lh):
+            continue  # sub-headers set apart under their parent label (`2024 | 2025 | Total`)
         # OCR boxes hold the ink only (gaps vary with the letters): a line at the header's own spacing goes on it
         wide = gap > 0.6 * lh and not (pitches and pitch <= 1.2 * median(pitches))
-        if (bold and not is_bold) or wide or any(_is_amount(w.text) for w in lines[k]):
+        if (bold and not is_bold) or wide or amount:
             return k
         pitches.append(pitch)
     return len(lines)
+
+
+def _under_parent(header: list[list[Word]], line: list[Word], lh: float) -> bool:
+    """Whether a line holds two or more labels that all lie under one phrase of the header above: the
+    sub-headers of a parent label spread over their columns."""
+    parents = [(ph[0].x0, ph[-1].x1) for ln in header for ph in words_to_phrases(ln, 0.6 * lh)]
+    labels = words_to_phrases(line, 0.6 * lh)
+    # labels set right or left in their cells reach a little past the centred parent
+    return len(labels) >= 2 and any(
+        all(a - 0.2 * (b - a) <= (ph[0].x0 + ph[-1].x1) / 2 <= b + 0.2 * (b - a) for ph in labels) for a, b in parents
+    )
 
 
 # ---------------------------------------------------------------- per page

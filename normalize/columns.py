@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from typing import cast
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -162,8 +163,37 @@ HIT_SCORE = 88.0  # a wording that covers at least 40 % of the words: a label, n
 
 def header_hits(text: str) -> set[str]:
     """The fields whose wording a short piece of header text holds whole and mostly is (used to find
-    header lines: `de projet de la démarche` in a body cell is no `Projet` label)."""
-    return {f for f, s in field_scores(text).items() if s >= HIT_SCORE}
+    header lines: `de projet de la démarche` in a body cell is no `Projet` label): a whole label of the
+    lexicon, or a short text made mostly of concept words that lead to one field."""
+    return {f for f, s in field_scores(text).items() if s >= HIT_SCORE} | concept_hits(text)
+
+
+MAX_LABEL_WORDS = 8  # a header label is short; a longer text is a sentence that happens to hold concepts
+LABEL_SCORE = 0.5  # the concepts of a label weigh at least this much for its field
+
+
+def concept_hits(text: str) -> set[str]:
+    """The field (or the geography) a short text names through its concept words, when they lead it
+    (its first significant word is one) and make at least half of it: `Enveloppe Dihal retenue
+    2025 (k€)` is State funding although no whole label of the lexicon reads so."""
+    lex = _builtin_compiled()
+    words = _words(text)
+    significant = [i for i, w in enumerate(words) if w != "€"]
+    if not significant or len(significant) > MAX_LABEL_WORDS:
+        return set()
+    concepts = _header_concepts(text, lex)
+    covered = {i for where in concepts.values() for i in where} & set(significant)
+    # half of a short label, two thirds of a longer one (`Action portée avec le Département` is a cell)
+    share = 0.5 if len(significant) <= 3 else 2 / 3
+    if significant[0] not in covered or len(covered) < share * len(significant):
+        return set()
+    best, best_score = "", 0.0
+    for role in (*FIELDS, GEOGRAPHIE):
+        weights = lex.champs.get(role, {})
+        score = sum(weights.get(c, 0.0) for c in concepts)
+        if score > best_score:
+            best, best_score = role, score
+    return {best} if best_score >= LABEL_SCORE else set()
 
 
 # ---------------------------------------------------------------- meaning from evidence
@@ -507,9 +537,18 @@ def map_columns(
     table (text per column), the evidence of content and arithmetic."""
     lex = compiled(lexique)
     cols = _score_columns(headers, rows or [], lex)
-    breakdown = _breakdowns(cols)
+    targets: set[int] = set()
+    breakdown = _breakdowns(cols, targets)
     for i in breakdown:
         cols[i].scores = dict.fromkeys(cols[i].scores, -1.0)
+    for t in targets:
+        # `Total` under a label spread over yearly columns sums the years: no total cost said there
+        w = {name: lex.champs.get(name, {}).get("cout", 0.0) for name in cols[t].scores}
+        if "cout" in cols[t].concepts:
+            for name, weight in w.items():
+                cols[t].scores[name] -= weight
+                if weight:
+                    cols[t].reasons[name].append("« total » de sa ventilation annuelle, sans poids de coût")
     roles = _assign(cols)
     out = []
     for i, (col, role) in enumerate(zip(cols, roles, strict=True)):
@@ -529,7 +568,7 @@ def map_columns(
             reasons=col.reasons.get(role, []) if role else [],
         )
         if fld == "financement_ami":
-            m.nature, m.periode = ami_nature(col.header), ami_period(col.header)
+            m.nature, m.periode = ami_nature(col.header, lex), ami_period(col.header)
         if fld in AMOUNT_FIELDS or m.montants:
             m.multiplier = header_multiplier(col.header)
         if not role and "reliquat" in col.concepts:
@@ -540,9 +579,10 @@ def map_columns(
     return out
 
 
-def _breakdowns(cols: list[_Column]) -> dict[int, str]:
+def _breakdowns(cols: list[_Column], targets: set[int] | None = None) -> dict[int, str]:
     """Amount columns whose headers differ only by their year and whose rows add up to another amount
-    column: a yearly breakdown of it (column index -> the reason), kept out of the assignment."""
+    column: a yearly breakdown of it (column index -> the reason), kept out of the assignment; the
+    columns they add up to are put in `targets`."""
     amount_cols = [i for i, c in enumerate(cols) if c.profile.cells and c.profile.amounts >= 0.6]
     groups: dict[str, list[int]] = {}
     for i in amount_cols:
@@ -563,6 +603,8 @@ def _breakdowns(cols: list[_Column]) -> dict[int, str]:
             if rows and agree >= 0.7 * rows:
                 for m in members:
                     out[m] = f"ventilation annuelle de « {cols[t].header} » ({agree}/{rows} lignes)"
+                if targets is not None:
+                    targets.add(t)
                 break
     return out
 
@@ -608,8 +650,13 @@ def ami_period(header: str) -> str:
     return ""
 
 
-def ami_nature(header: str) -> Nature:
-    """Whether the AMI column holds requested, granted or previously obtained amounts."""
+def ami_nature(header: str, lex: CompiledLexique | None = None) -> Nature:
+    """Whether the AMI column holds requested, granted or previously obtained amounts: the lexicon's
+    words of each (`[concepts]` obtenu, demande, accorde: `retenue`, `notifiés`) first, then the nouns."""
+    said = _header_concepts(header, lex or _builtin_compiled())
+    for concept, nature in (("obtenu", "obtenu_precedemment"), ("demande", "demande"), ("accorde", "accorde")):
+        if concept in said:
+            return cast(Nature, nature)
     h = fold(header)
     if re.search(r"obtenu|precedemment|anterieur|percu|verse|realise", h):
         return "obtenu_precedemment"

@@ -46,10 +46,16 @@ def _compiled(lex: Lexique) -> tuple[_Index, _Index, _Index]:
     return out
 
 
+_NOUN_SUFFIX = re.compile(r"(ement|ation|tion|ment)$")
+
+
 def _word_is(entry: str, word: str) -> bool:
     """A word of the cell starts with the entry's stem (`abandon` in `abandonnée`), an OCR slip allowed
-    on long stems (`abandonnéc`)."""
+    on long stems (`abandonnéc`); a noun of the lexicon names its verb too (`renforcement`: `renforcée`)."""
     if word.startswith(entry):
+        return True
+    root = _NOUN_SUFFIX.sub("", entry)
+    if root != entry and len(root) >= 5 and word.startswith(root) and len(word) <= len(root) + 3:
         return True
     if len(entry) < 6 or len(word) < len(entry):
         return False
@@ -83,11 +89,26 @@ def statut(raw: str, lexique: Lexique | None = None) -> Statut:
     if not words:
         return ""
     strong, weak, _ = _compiled(lex)
-    code = _first(words, strong, list(lex.statuts)) or _first(words, weak, list(lex.statuts_faibles))
+    code = _first(words, strong, list(lex.statuts))
+    if code in ("", "en_cours") and _to_do(words):
+        code = "a_lancer"  # `À démarrer`, `à engager`: what is still to be done, whatever the verb
+    code = code or _first(words, weak, list(lex.statuts_faibles))
     if not code:
         m = re.match(r"^\s*(\d)\s*[-.)]", fold(raw))
         code = lex.statuts_codes.get(m.group(1), "") if m else ""
+    if not code and len(words) <= 4 and evolution(raw, lex) in ("renouvellement", "augmentation"):
+        code = "en_cours"  # a funding renewed or increased: the action goes on
     return cast(Statut, code) if code in ("a_lancer", "en_cours", "modifiee", "realisee", "abandonnee") else ""
+
+
+def _to_do(words: list[str]) -> bool:
+    """A status that opens on `à` and an infinitive (`À démarrer`, `1 - Action à mettre en oeuvre`): an
+    action still to start (not `Nombre de logements à capter`, an indicator)."""
+    lead = 0
+    while lead < len(words) and (words[lead].isdigit() or words[lead] == "action"):
+        lead += 1
+    rest = words[lead:]
+    return 2 <= len(rest) <= 5 and rest[0] == "a" and len(rest[1]) > 4 and rest[1].endswith(("er", "ir", "re"))
 
 
 def evolution(raw: str, lexique: Lexique | None = None) -> Evolution:

@@ -111,7 +111,12 @@ def column_unrecognised(c: Convention) -> list[Flag]:
                         trouve=col.header,
                     )
                 )
-            elif col.field in AMOUNT_FIELDS and col.confidence < LOW_CONFIDENCE:
+            elif (
+                col.field in AMOUNT_FIELDS
+                and col.confidence < LOW_CONFIDENCE
+                # a column left empty (a header fragment OCR split off) holds no amount to doubt
+                and any(getattr(ln, col.field) is not None for ln in annex.lines)
+            ):
                 flags.append(
                     flag(
                         c,
