@@ -128,6 +128,7 @@ _PERIOD_LABEL = re.compile(r"(ann[ée]e\s+)?(19|20)\d\d([-–/](19|20)?\d\d)?(\s
 def header_row_count(rows: list[RawRow]) -> int:
     """How many leading rows are column headers (words of the vocabulary, no amounts)."""
     n = 0
+    spanned: set[int] = set()  # columns under a label spread over several of them
     for row in rows[:3]:
         texts = [c.text for c in row.cells if c.text]
         hits: set[str] = set()
@@ -141,8 +142,15 @@ def header_row_count(rows: list[RawRow]) -> int:
             break
         # a sub-header row under a spanning label: labels and years (`2024 | 2025 | Total`)
         headerish = sum(bool(header_hits(t)) or bool(_PERIOD_LABEL.fullmatch(t.strip())) for t in texts)
-        if len(hits) >= MIN_HEADER_FIELDS or (n and headerish * 2 >= len(texts) and all(len(t) <= 60 for t in texts)):
+        # ... and only there, or across the row: a lone word under a one-column label ends a row cut by the page
+        filled = [i for i, c in enumerate(row.cells) if c.text]
+        placed = all(i in spanned for i in filled) or len(filled) * 2 >= len(row.cells)
+        sub = n and placed and headerish * 2 >= len(texts) and all(len(t) <= 60 for t in texts)
+        if len(hits) >= MIN_HEADER_FIELDS or sub:
             n += 1
+            for i, c in enumerate(row.cells):
+                if c.span > 1:
+                    spanned.update(range(i, i + c.span))
         else:
             break
     return n

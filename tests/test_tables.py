@@ -93,6 +93,16 @@ def test_provenance_points_at_the_page_of_each_row() -> None:
     assert all(r.method == "ruled" for r in annex1.reports)
 
 
+def test_a_lone_word_cut_by_the_page_is_no_sub_header() -> None:
+    # page 5 repeats the header, then `projets.` ends the description of page 4's last row: the word is a
+    # concept word (`projet`), yet alone under a one-column label it is the row's end, not a header line
+    conv = convention_of(FIXTURES / "lattice" / "Avenant_2024_CPO_Pellerive.pdf")
+    annex1 = next(a for a in conv.annexes if a.annexe == "1")
+    cut = next(ln for ln in annex1.lines if ln.description and "bail glissant" in (ln.action or ""))
+    assert cut.description.endswith("appel à projets.")
+    assert all(c.header.split()[-1] != "projets." for c in annex1.columns)
+
+
 def test_borderless_choice_is_recorded() -> None:
     conv = convention_of(FIXTURES / "stream" / "CPO_Dijon_Metropole_2023-2025.pdf")
     reports = [r for a in conv.annexes for r in a.reports]
