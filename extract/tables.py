@@ -190,6 +190,11 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
         # in a bold header line, a number is a label's (`programme 177`), not a cell's amount
         bold = sum(w.bold for w in line) > len(line) / 2
         per_line.append((phrases, hits, any(_is_amount(w.text) and not (bold and w.bold) for w in line), len(split)))
+
+    def reads_alone(k: int) -> bool:
+        labelled, _, amount, total = per_line[k]
+        return not amount and total >= 3 and labelled >= 2 and labelled >= 0.6 * total
+
     found: list[int] = []
     for i in range(len(lines)):
         # a header line reads as several separate labels, never as one run of prose
@@ -197,7 +202,10 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
         if per_line[i][2] or total < 3 or (found and found[-1] >= i - 2):
             continue
         if labelled < 2 or labelled < 0.6 * total:
-            # labels wrapped in their cells: read them whole, each cell's lines stacked
+            # labels wrapped in their cells: read them whole, each cell's lines stacked (unless the
+            # next line is a header on its own: this one is a title above it, `Annexe 1 - Programme …`)
+            if i + 1 < len(lines) and reads_alone(i + 1):
+                continue
             if _stacked_header(lines, i, gap, per_line) and not _inside_row(lines, i, per_line):
                 found.append(i)
             continue

@@ -187,6 +187,8 @@ def concept_hits(text: str) -> set[str]:
     share = 0.5 if len(significant) <= 3 else 2 / 3
     if significant[0] not in covered or len(covered) < share * len(significant):
         return set()
+    if any(words[i] in _proper_nouns(text) for i in significant if i not in covered):
+        return set()  # a name beside the concept (`Commune de Dijon`): a cell that names a place or body
     best, best_score = "", 0.0
     for role in (*FIELDS, GEOGRAPHIE):
         weights = lex.champs.get(role, {})
@@ -194,6 +196,13 @@ def concept_hits(text: str) -> set[str]:
         if score > best_score:
             best, best_score = role, score
     return {best} if best_score >= LABEL_SCORE else set()
+
+
+def _proper_nouns(text: str) -> set[str]:
+    """The words of a text written as names (`Dijon`, not `DIHAL` nor the text's first word), as `_words`
+    gives them."""
+    tokens = re.findall(r"[^\W\d_]+", text)
+    return {w for t in tokens[1:] if t[:1].isupper() and t[1:].islower() for w in _words(t)}
 
 
 # ---------------------------------------------------------------- meaning from evidence
