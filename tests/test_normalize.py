@@ -154,6 +154,16 @@ def test_line_break_hyphen_repaired_but_compounds_kept() -> None:
     )
 
 
+def test_a_compound_cut_at_its_own_hyphen_keeps_it() -> None:
+    # two words the document uses alone and never joined: the hyphen was the compound's
+    words = lexicon(["les bailleurs et les locataires", "une équipe d'aller vers les ménages", "pour la suite"])
+    assert join_lines(["médiation bailleurs-", "locataires"], words) == "médiation bailleurs-locataires"
+    assert join_lines(["équipe mobile d'aller-", "vers"], words) == "équipe mobile d'aller-vers"
+    # a syllable break stays one word, even where its halves are words (`pour` + `suite`)
+    assert join_lines(["la pour-", "suite des actions"], words) == "la poursuite des actions"
+    assert join_lines(["l'accompagne-", "ment social"], words | {"accompagne"}) == "l'accompagnement social"
+
+
 def test_parties_read_from_the_parties_block() -> None:
     page = (
         "CONVENTION PLURIANNUELLE D'OBJECTIFS\nEntre\nL'État, représenté par le Préfet, d'une part,\nEt\n"
