@@ -174,3 +174,14 @@ def test_parties_read_from_the_parties_block() -> None:
     assert p.territoire == "Dijon Métropole"
     assert "Métropole de Dijon" in p.aliases
     assert "Dijon" in p.cities
+
+
+def test_an_acronym_the_ocr_misread_is_still_the_territory() -> None:
+    # the scanned Joncelune avenant reads `CAPIN` for `CAPJN` (J and I look alike)
+    joncelune = Parties(
+        territoire="Communauté d'agglomération du Pays de Joncelune",
+        aliases=["Communauté d'agglomération du Pays de Joncelune"],
+    )
+    assert canonical_pilots("CAPIN", joncelune) == ["EPCI"]
+    assert canonical_pilots("CAPJN / ADIL", joncelune) == ["EPCI", "ADIL"]
+    assert canonical_pilots("SIAO", joncelune) == ["SIAO"]  # a body's own acronym is never swapped
