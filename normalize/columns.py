@@ -413,7 +413,9 @@ def _content_score(role: str, p: Profile) -> float:
     if role == GEOGRAPHIE:
         return penalty + 0.35 * p.places - 0.35 * p.bodies - (0.3 if long_text else 0.0)
     if role == "statut":
-        return penalty + 0.5 * p.statuses - 0.2 * (1 - p.statuses)
+        # a few words per cell, most of them states: a status column even where its header says nothing
+        short = 0.1 if p.length <= 3 and p.statuses >= 0.4 else 0.0
+        return penalty + 0.5 * p.statuses - 0.2 * (1 - p.statuses) + short
     penalty -= 0.1 * p.statuses
     if role == "action":
         # every annex of actions names its actions: a text column is that first

@@ -93,15 +93,36 @@ def read_siret(text: str) -> tuple[str, int | None]:
     return (re.sub(r"\D", "", m.group(1)), None) if m else ("", None)
 
 
+_OCR_DIGITS = str.maketrans("OoDQIlLSZB", "0000111528")
+_FR_DIGITS = [*range(2, 14), 25, 26]  # check digits, bank and branch codes, RIB key: digits in a French IBAN
+
+
+def iban_valid(iban: str) -> bool:
+    """The ISO 13616 check: the IBAN read as a number, country and check digits moved last, is 1 mod 97."""
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", iban):
+        return False
+    moved = iban[4:] + iban[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
 def read_iban(text: str) -> str:
     """The IBAN printed after `IBAN` (a few words between them allowed), spaces removed, cut at its
-    country's length."""
-    m = re.search(r"IBAN\b[^\n]{0,30}?\b([A-Z]{2}\s*\d{2}(?:\s*[A-Z0-9]){10,30})", text)
+    country's length; a letter the OCR read for a digit (`FRO9`) mended where the checksum confirms it."""
+    m = re.search(r"IBAN\b[^\n]{0,30}?\b([A-Z]{2}\s*[\dOoIlSB]{2}(?:\s*[A-Z0-9]){10,30})", text)
     if not m:
         return ""
     iban = re.sub(r"\s", "", m.group(1))
+    digits = _FR_DIGITS if iban.startswith("FR") else [2, 3]
     if iban.startswith("FR"):
         iban = iban[:27]
+    if not iban_valid(iban):
+        chars = list(iban)
+        for i in digits:
+            if i < len(chars):
+                chars[i] = chars[i].translate(_OCR_DIGITS)
+        mended = "".join(chars)
+        if iban_valid(mended):
+            return mended
     return iban
 
 

@@ -7,6 +7,7 @@ import re
 from rapidfuzz import fuzz
 
 from models import Parties
+from normalize.lexique import builtin_lexique
 from normalize.parties import acronym_of, strip_article
 from normalize.text import clean, fold
 
@@ -58,8 +59,22 @@ def _is_territory(part: str, parties: Parties) -> bool:
     if any(fuzz.ratio(name, n) >= 88 for n in names if n) or _EPCI_WORDS.match(name):
         return True
     if part.isupper() and part.isalpha() and not any(fold(c) == name for c in parties.cities):
-        return part in parties.acronyms or any(acronym_of(part, n) for n in parties.aliases or [parties.territoire])
+        names_of = parties.aliases or [parties.territoire]
+        if part in parties.acronyms or any(acronym_of(part, n) for n in names_of):
+            return True
+        # one letter the OCR read for its look-alike (`CAPIN` for `CAPJN`), never a body's own acronym
+        if len(part) < 4 or fold(part) in builtin_lexique().contenus.get("organismes", []):
+            return False
+        return any(acronym_of(v, n) for v in _look_alikes(part) for n in names_of)
     return False
+
+
+_LOOK_ALIKE = {"I": "JL", "J": "I", "L": "I", "O": "QD", "Q": "O", "D": "O", "U": "V", "V": "U", "E": "F", "F": "E"}
+
+
+def _look_alikes(acronym: str) -> list[str]:
+    """The acronym with one letter swapped for one the OCR confuses it with."""
+    return [acronym[:i] + b + acronym[i + 1 :] for i, a in enumerate(acronym) for b in _LOOK_ALIKE.get(a, "")]
 
 
 def _city(name: str, parties: Parties) -> str:

@@ -57,7 +57,8 @@ def _word_is(entry: str, word: str) -> bool:
     root = _NOUN_SUFFIX.sub("", entry)
     if root != entry and len(root) >= 5 and word.startswith(root) and len(word) <= len(root) + 3:
         return True
-    if len(entry) < 6 or len(word) < len(entry):
+    # a slip, not another word of the family (`realisation` is no `realise`)
+    if len(entry) < 6 or not len(entry) <= len(word) <= len(entry) + 2:
         return False
     return Levenshtein.distance(entry, word[: len(entry)], score_cutoff=1) <= 1 and entry[:2] == word[:2]
 

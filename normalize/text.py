@@ -54,6 +54,10 @@ _SHORT_PREFIXES = {
 }
 
 
+# words that open longer words more often than they stand beside one (`pour-` / `suite`)
+_JOINING_HEADS = {"pour", "entre", "contre", "avant", "main", "long", "porte", "tout"}
+
+
 def join_lines(lines: list[str], words: set[str] | None = None) -> str:
     """Lines of one cell joined by spaces; a word cut by a line-break hyphen is mended
     (`Mar-` + `seille` -> `Marseille`) unless the hyphen belongs to the word (`co-financement`)."""
@@ -76,6 +80,13 @@ def join_lines(lines: list[str], words: set[str] | None = None) -> str:
                 or any(w.startswith(hyphenated) or w.endswith(hyphenated) for w in vocab if "-" in w)
                 or "-" in nxt
                 or (joined not in vocab and (nxt[:1].isupper() or head.casefold() in _SHORT_PREFIXES))
+                # two words the document uses on their own, never joined (`bailleurs-` / `locataires`)
+                or (
+                    joined not in vocab
+                    and min(len(head), len(nxt)) >= 4
+                    and head.casefold() not in _JOINING_HEADS
+                    and {head.casefold(), nxt.casefold()} <= {p for w in vocab for p in re.split("['’]", w)}
+                )
             )
             if joined in vocab and hyphenated not in vocab:
                 keep = False

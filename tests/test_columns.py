@@ -396,15 +396,15 @@ def test_an_analyst_lexicon_teaches_a_new_word(tmp_path: Path) -> None:
     rows = [[r["pilote"], r["action"], r["ami"], r["cof"]] for r in ROWS]
     before = map_columns(headers, rows)[2]
     assert "etat +0.50" not in before.reasons
-    assert statut("Gelée") == ""
+    assert statut("En sommeil") == ""
     extra = tmp_path / "mon_lexique.toml"
-    extra.write_text('[concepts]\netat = ["Zorglub"]\n[statuts]\nabandonnee = ["gele"]\n', encoding="utf-8")
+    extra.write_text('[concepts]\netat = ["Zorglub"]\n[statuts]\nabandonnee = ["sommeil"]\n', encoding="utf-8")
     lex = load_lexique(extra)
     assert "zorglub" in lex.concepts["etat"] and "dihal" in lex.concepts["etat"]
     after = map_columns(headers, rows, lex)[2]
     assert after.field == "financement_ami" and "etat +0.50" in after.reasons
     assert after.confidence >= before.confidence
-    assert statut("Gelée", lex) == "abandonnee"
+    assert statut("En sommeil", lex) == "abandonnee"
 
 
 def test_a_broken_lexicon_is_a_clear_error(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from normalize.fields import parse_french_date, read_fields
+from normalize.fields import iban_valid, parse_french_date, read_fields, read_iban
 
 
 def test_convention_fields() -> None:
@@ -38,3 +38,12 @@ def test_partnership_and_dates() -> None:
     assert f.date_signature == "2024-06-12"
     assert parse_french_date("le 8 mai 2023") == "2023-05-08"
     assert parse_french_date("le :") == ""
+
+
+def test_an_iban_the_ocr_misread_is_mended_only_where_the_checksum_agrees() -> None:
+    # the scanned AMP convention reads `FRO9` for `FR09`: a letter in the check digits
+    assert read_iban("IBAN : FRO9 3000 1005 12C1 3000 0000 002 BIC : BDFEFRPPCCT") == "FR093000100512C130000000002"
+    assert iban_valid("FR093000100512C130000000002")
+    # a misread the checksum does not confirm is left as printed, for the analyst to see
+    assert read_iban("IBAN : FRO9 3000 1005 12C1 3000 0000 003") == "FRO93000100512C130000000003"
+    assert read_iban("IBAN FR76 3000 6000 0112 3456 7890 189") == "FR7630006000011234567890189"

@@ -34,18 +34,8 @@ CHECKS: dict[str, Callable[[Path], None]] = {
     "silent": producers.test_no_amount_is_lost_silently,
 }
 
-_STATUS = "statuses in words no lexicon entry holds ({}) keep `statut` empty (counted in the run summary)"
 # (stem, check) -> why the pipeline fails it today
-KNOWN: dict[tuple[str, str], str] = {
-    ("CPO_Celcel_2026-2027_h1x25", "fields"): _STATUS.format("Active, Close, Programmée, Révisée")
-    + "; with so few understood, the `Phase` column is not taken for the status; `requis` is no word of"
-    " the nature of the AMI column (read `accorde`)",
-    ("CPO_Leusarieux_2026-2028_h1x18", "fields"): _STATUS.format("Active, En fonctionnement, Retirée, Révisée"),
-    ("CPO_Sarmoues_2026-2027_h1x05", "fields"): _STATUS.format("Programmée"),
-    ("CPO_Sargalieux_2026-2028_h3x19", "fields"): _STATUS.format("Close, Révisée, Soldée"),
-    ("CPO_Zanlanbri_2026-2028_h1x21", "fields"): "`aller-vers` broken at its own hyphen at the end of a cell"
-    " line is read as a hyphenated word (`allervers`)",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _cases() -> list[Any]:

@@ -154,6 +154,16 @@ def test_line_break_hyphen_repaired_but_compounds_kept() -> None:
     )
 
 
+def test_a_compound_cut_at_its_own_hyphen_keeps_it() -> None:
+    # two words the document uses alone and never joined: the hyphen was the compound's
+    words = lexicon(["les bailleurs et les locataires", "une équipe d'aller vers les ménages", "pour la suite"])
+    assert join_lines(["médiation bailleurs-", "locataires"], words) == "médiation bailleurs-locataires"
+    assert join_lines(["équipe mobile d'aller-", "vers"], words) == "équipe mobile d'aller-vers"
+    # a syllable break stays one word, even where its halves are words (`pour` + `suite`)
+    assert join_lines(["la pour-", "suite des actions"], words) == "la poursuite des actions"
+    assert join_lines(["l'accompagne-", "ment social"], words | {"accompagne"}) == "l'accompagnement social"
+
+
 def test_parties_read_from_the_parties_block() -> None:
     page = (
         "CONVENTION PLURIANNUELLE D'OBJECTIFS\nEntre\nL'État, représenté par le Préfet, d'une part,\nEt\n"
@@ -164,3 +174,14 @@ def test_parties_read_from_the_parties_block() -> None:
     assert p.territoire == "Dijon Métropole"
     assert "Métropole de Dijon" in p.aliases
     assert "Dijon" in p.cities
+
+
+def test_an_acronym_the_ocr_misread_is_still_the_territory() -> None:
+    # the scanned Joncelune avenant reads `CAPIN` for `CAPJN` (J and I look alike)
+    joncelune = Parties(
+        territoire="Communauté d'agglomération du Pays de Joncelune",
+        aliases=["Communauté d'agglomération du Pays de Joncelune"],
+    )
+    assert canonical_pilots("CAPIN", joncelune) == ["EPCI"]
+    assert canonical_pilots("CAPJN / ADIL", joncelune) == ["EPCI", "ADIL"]
+    assert canonical_pilots("SIAO", joncelune) == ["SIAO"]  # a body's own acronym is never swapped
