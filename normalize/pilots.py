@@ -60,10 +60,14 @@ def _is_territory(part: str, parties: Parties) -> bool:
         return True
     if part.isupper() and part.isalpha() and not any(fold(c) == name for c in parties.cities):
         names_of = parties.aliases or [parties.territoire]
-        if part in parties.acronyms or any(acronym_of(part, n) for n in names_of):
+        if part in parties.acronyms:
             return True
-        # one letter the OCR read for its look-alike (`CAPIN` for `CAPJN`), never a body's own acronym
-        if len(part) < 4 or fold(part) in builtin_lexique().contenus.get("organismes", []):
+        if fold(part) in builtin_lexique().contenus.get("organismes", []):
+            return False  # a body's own acronym (`CAF`), though its letters start the territory's name
+        if any(acronym_of(part, n) for n in names_of):
+            return True
+        # one letter the OCR read for its look-alike (`CAPIN` for `CAPJN`)
+        if len(part) < 4:
             return False
         return any(acronym_of(v, n) for v in _look_alikes(part) for n in names_of)
     return False

@@ -185,3 +185,12 @@ def test_an_acronym_the_ocr_misread_is_still_the_territory() -> None:
     assert canonical_pilots("CAPIN", joncelune) == ["EPCI"]
     assert canonical_pilots("CAPJN / ADIL", joncelune) == ["EPCI", "ADIL"]
     assert canonical_pilots("SIAO", joncelune) == ["SIAO"]  # a body's own acronym is never swapped
+
+
+def test_a_body_acronym_is_never_the_territory() -> None:
+    # `CAF` spells the first letters of `Communauté d'agglomération de Fengreorac`, but names the family fund
+    fengreorac = Parties(
+        territoire="Communauté d'agglomération de Fengreorac", aliases=["Communauté d'agglomération de Fengreorac"]
+    )
+    assert canonical_pilots("CAF", fengreorac) == ["CAF"]
+    assert canonical_pilots("CAFG", fengreorac) == ["EPCI"]

@@ -170,6 +170,10 @@ def test_flags(pdf: Path) -> None:
         # words cut by a hyphen at a line break inside the header cell
         (["Pilote", "Finance- ment AMI 2025", "Cofinan- cements"], ["pilote", "financement_ami", "cofinancement"]),
         (["Budget AMI 2025", "Coût de l'opération"], ["financement_ami", "cout_total"]),
+        (
+            ["N°", "Porteur", "Libellé de l'action", "Stade", "Crédits AMI retenus (€)", "Points d'attention"],
+            ["numero", "pilote", "action", "statut", "financement_ami", "commentaire"],
+        ),
     ],
 )
 def test_new_header_wordings(headers: list[str], fields: list[str | None]) -> None:
