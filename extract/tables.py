@@ -125,6 +125,12 @@ _BARE_NUMBER = re.compile(r"[-+]?\d[\d\s.,]*")
 _PERIOD_LABEL = re.compile(r"(ann[ée]e\s+)?(19|20)\d\d([-–/](19|20)?\d\d)?(\s*\(k?€\))?", re.IGNORECASE)
 
 
+def _amount_cell(text: str) -> bool:
+    """A cell that is an amount, not a label holding a number (`Programme 177 (k€) Total`)."""
+    words = re.sub(r"\([^)]*\)|\b(euros?|eur|keur)\b", " ", text, flags=re.IGNORECASE)
+    return _is_amount(text) and not re.search(r"[^\W\d_]{3,}", words)
+
+
 def header_row_count(rows: list[RawRow]) -> int:
     """How many leading rows are column headers (words of the vocabulary, no amounts)."""
     n = 0
@@ -136,7 +142,7 @@ def header_row_count(rows: list[RawRow]) -> int:
             hits |= header_hits(t)
         # a bare number (`70` under a k€ header, an action's `1`) is a body cell, never a label
         if any(
-            _is_amount(t) or (_BARE_NUMBER.fullmatch(t.strip()) and not _PERIOD_LABEL.fullmatch(t.strip()))
+            _amount_cell(t) or (_BARE_NUMBER.fullmatch(t.strip()) and not _PERIOD_LABEL.fullmatch(t.strip()))
             for t in texts
         ):
             break
@@ -183,13 +189,22 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
         phrases = 0
         split = words_to_phrases(line, gap)
         # a single run of words is never read for labels (prose, a title): the costly matching is skipped
+        labels: set[int] = set()  # words of phrases that read as labels
+        previous: list[Word] = []
         for ph in split if len(split) >= 2 else []:
             h = header_hits(" ".join(w.text for w in ph))
             phrases += bool(h)
             hits |= h
-        # in a bold header line, a number is a label's (`programme 177`), not a cell's amount
+            if h:
+                labels.update(id(w) for w in ph)
+            elif len(ph) == 1 and previous and id(previous[-1]) in labels and ph[0].x0 - previous[-1].x1 < 2 * gap:
+                labels.add(id(ph[0]))  # a number set a little apart after a label (OCR spacing): `programme` `177`
+            previous = ph
+        # in a bold header line, or inside a phrase read as a label, a number is a label's
+        # (`Enveloppe du programme 177`), not a cell's amount
         bold = sum(w.bold for w in line) > len(line) / 2
-        per_line.append((phrases, hits, any(_is_amount(w.text) and not (bold and w.bold) for w in line), len(split)))
+        amount = any(_is_amount(w.text) and not (bold and w.bold) and id(w) not in labels for w in line)
+        per_line.append((phrases, hits, amount, len(split)))
 
     def reads_alone(k: int) -> bool:
         labelled, _, amount, total = per_line[k]

@@ -107,3 +107,29 @@ def test_borderless_choice_is_recorded() -> None:
     conv = convention_of(FIXTURES / "stream" / "CPO_Dijon_Metropole_2023-2025.pdf")
     reports = [r for a in conv.annexes for r in a.reports]
     assert reports and all(r.method == "borderless" and "réglures" in r.evidence for r in reports)
+
+
+def _ocr_line(top: float, cells: list[tuple[float, str]]) -> list[Any]:
+    from models import Word
+
+    out = []
+    for x, text in cells:
+        x0 = x
+        for t in text.split():
+            out.append(Word(text=t, x0=x0, x1=x0 + 5 * len(t), top=top, bottom=top + 6))
+            x0 += 5 * len(t) + 2  # words of one cell 2 pt apart
+    return out
+
+
+def test_a_number_after_a_label_keeps_an_ocr_header_a_header() -> None:
+    # OCR sets `177` apart from `programme`; no bold says it is a label's: the line is still a header
+    from extract.layout import words_to_lines
+    from extract.tables import _amount_cell, _anchor_lines
+
+    cells = [(50, "Réf."), (130, "Action"), (240, "Statut"), (330, "Budget")]
+    cells += [(420, "Enveloppe programme"), (517, "177")]
+    header = _ocr_line(66, cells)
+    lines = words_to_lines(header + _ocr_line(90, [(50, "1"), (130, "Logement"), (240, "Active"), (330, "71 000 €")]))
+    assert _anchor_lines(lines, 3.5) == [0]
+    # a header cell holding a number and a word is a label, a cell of a number and its unit an amount
+    assert not _amount_cell("177 (k€) Total") and _amount_cell("15 000 € (FSL)") and _amount_cell("150 000 euros")
