@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from export.contract import ACTION_COLUMNS, DECLARED_COLUMNS, DOCUMENT_COLUMNS, FLAG_COLUMNS
+from export.synthese import SYNTHESE_COLUMNS
 from models.convention import DocType, Evolution, Role, Statut
 from models.flags import FlagCode
 from models.table import Nature
@@ -27,22 +28,6 @@ AMOUNT_COLUMNS = frozenset(
 INTEGER_COLUMNS = frozenset(
     {"ligne", "page", "pages", "annee_debut", "annee_fin", "actions", "erreurs", "alertes", "infos"}
 )
-SYNTHESE_COLUMNS = [
-    "territoire",
-    "fichier",
-    "type_document",
-    "annee_debut",
-    "annee_fin",
-    "actions",
-    "cout_total",
-    "financement_ami",
-    "cofinancement",
-    "soutien_etat_declare",
-    "ecart_soutien",
-    "erreurs",
-    "alertes",
-    "infos",
-]
 RUN_COLUMNS = ["fichier", "statut", "erreur", "territoire", "pages", "secondes"]
 # Known codes first; a value outside them (a newer pipeline's code) is appended, never dropped.
 CATEGORIES: dict[str, dict[str, tuple[str, ...]]] = {
