@@ -1,4 +1,4 @@
-"""Group words into visual lines and phrases."""
+"""Group words into visual lines and phrases; tell a box inside others."""
 
 from __future__ import annotations
 
@@ -54,3 +54,15 @@ def page_text(words: list[Word]) -> str:
 def join_words(words: list[Word]) -> str:
     """The text of words in reading order, lines joined by a space."""
     return " ".join(" ".join(w.text for w in line) for line in words_to_lines(words))
+
+
+Box = tuple[float, float, float, float]  # x0, top, x1, bottom
+
+
+def within_any(box: Box, boxes: list[Box], slack: float = 0.01) -> bool:
+    """Whether a box lies inside one of `boxes`, to `slack` points."""
+    x0, top, x1, bottom = box
+    return any(
+        bx0 - slack <= x0 and x1 <= bx1 + slack and btop - slack <= top and bottom <= bbottom + slack
+        for bx0, btop, bx1, bbottom in boxes
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from extract.errors import InputError
+from extract.layout import within_any
 from models import BBox, Page, Ruling, Word
 
 if TYPE_CHECKING:
@@ -52,15 +53,8 @@ def _rulings(page: Any) -> list[Ruling]:
     def source(e: dict[str, Any]) -> str:
         if e.get("object_type") != "rect_edge" or not e.get("fill") or e.get("stroke"):
             return "line"
-        x0, top, x1, bottom = float(e["x0"]), float(e["top"]), float(e["x1"]), float(e["bottom"])
-        inside = any(
-            bx0 - 0.01 <= x0 and x1 <= bx1 + 0.01 and btop - 0.01 <= top and bottom <= bbottom + 0.01
-            for bx0, btop, bx1, bbottom in backgrounds
-        ) and not any(
-            bx0 - 0.01 <= x0 and x1 <= bx1 + 0.01 and btop - 0.01 <= top and bottom <= bbottom + 0.01
-            for bx0, btop, bx1, bbottom in bars
-        )
-        return "fill" if inside else "line"
+        box = (float(e["x0"]), float(e["top"]), float(e["x1"]), float(e["bottom"]))
+        return "fill" if within_any(box, backgrounds) and not within_any(box, bars) else "line"
 
     for e in page.edges:
         x0, x1, top, bottom = float(e["x0"]), float(e["x1"]), float(e["top"]), float(e["bottom"])

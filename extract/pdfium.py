@@ -26,6 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from extract.layout import within_any
 from models import BBox, Page, Ruling, Word
 
 if TYPE_CHECKING:
@@ -473,18 +474,8 @@ def _rulings_and_fills(shapes: list[_Shape]) -> tuple[list[Ruling], list[BBox]]:
             ("v", x1, top, x1, bottom),
         ):
             source = "line"
-            if (
-                fill
-                and not stroke
-                and any(
-                    bx0 - 0.01 <= ex0 and ex1 <= bx1 + 0.01 and btop - 0.01 <= etop and ebottom <= bbottom + 0.01
-                    for bx0, btop, bx1, bbottom in backgrounds
-                )
-                and not any(
-                    bx0 - 0.01 <= ex0 and ex1 <= bx1 + 0.01 and btop - 0.01 <= etop and ebottom <= bbottom + 0.01
-                    for bx0, btop, bx1, bbottom in bars
-                )
-            ):
+            edge = (ex0, etop, ex1, ebottom)
+            if fill and not stroke and within_any(edge, backgrounds) and not within_any(edge, bars):
                 source = "fill"
             if orientation == "h" and ex1 - ex0 >= MIN_RULING:
                 out.append(Ruling(orientation="h", x0=ex0, x1=ex1, top=etop, bottom=etop, source=source))

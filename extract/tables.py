@@ -137,9 +137,8 @@ def header_row_count(rows: list[RawRow]) -> int:
     spanned: set[int] = set()  # columns under a label spread over several of them
     for row in rows[:3]:
         texts = [c.text for c in row.cells if c.text]
-        hits: set[str] = set()
-        for t in texts:
-            hits |= header_hits(t)
+        labels = [header_hits(t) for t in texts]
+        hits: set[str] = set().union(*labels)
         # a bare number (`70` under a k€ header, an action's `1`) is a body cell, never a label
         if any(
             _amount_cell(t) or (_BARE_NUMBER.fullmatch(t.strip()) and not _PERIOD_LABEL.fullmatch(t.strip()))
@@ -147,7 +146,7 @@ def header_row_count(rows: list[RawRow]) -> int:
         ):
             break
         # a sub-header row under a spanning label: labels and years (`2024 | 2025 | Total`)
-        headerish = sum(bool(header_hits(t)) or bool(_PERIOD_LABEL.fullmatch(t.strip())) for t in texts)
+        headerish = sum(bool(h) or bool(_PERIOD_LABEL.fullmatch(t.strip())) for h, t in zip(labels, texts, strict=True))
         # ... and only there, or across the row: a lone word under a one-column label ends a row cut by the page
         filled = [i for i, c in enumerate(row.cells) if c.text]
         placed = all(i in spanned for i in filled) or len(filled) * 2 >= len(row.cells)

@@ -187,7 +187,8 @@ def concept_hits(text: str) -> set[str]:
     share = 0.5 if len(significant) <= 3 else 2 / 3
     if significant[0] not in covered or len(covered) < share * len(significant):
         return set()
-    if any(words[i] in _proper_nouns(text) for i in significant if i not in covered):
+    names = _proper_nouns(text)
+    if any(words[i] in names for i in significant if i not in covered):
         return set()  # a name beside the concept (`Commune de Dijon`): a cell that names a place or body
     best, best_score = "", 0.0
     for role in (*FIELDS, GEOGRAPHIE):
@@ -553,13 +554,14 @@ def map_columns(
     for i in breakdown:
         cols[i].scores = dict.fromkeys(cols[i].scores, -1.0)
     for t in targets:
+        if "cout" not in cols[t].concepts:
+            continue
         # `Total` under a label spread over yearly columns sums the years: no total cost said there
-        w = {name: lex.champs.get(name, {}).get("cout", 0.0) for name in cols[t].scores}
-        if "cout" in cols[t].concepts:
-            for name, weight in w.items():
+        for name in cols[t].scores:
+            weight = lex.champs.get(name, {}).get("cout", 0.0)
+            if weight:
                 cols[t].scores[name] -= weight
-                if weight:
-                    cols[t].reasons[name].append("« total » de sa ventilation annuelle, sans poids de coût")
+                cols[t].reasons[name].append("« total » de sa ventilation annuelle, sans poids de coût")
     roles = _assign(cols)
     out = []
     for i, (col, role) in enumerate(zip(cols, roles, strict=True)):

@@ -58,6 +58,11 @@ _SHORT_PREFIXES = {
 _JOINING_HEADS = {"pour", "entre", "contre", "avant", "main", "long", "porte", "tout"}
 
 
+def _used_alone(word: str, vocab: set[str]) -> bool:
+    """Whether the document writes `word` as a word of its own (`aller` in `d'aller`)."""
+    return word in vocab or any(w.endswith(("'" + word, "’" + word)) for w in vocab)
+
+
 def join_lines(lines: list[str], words: set[str] | None = None) -> str:
     """Lines of one cell joined by spaces; a word cut by a line-break hyphen is mended
     (`Mar-` + `seille` -> `Marseille`) unless the hyphen belongs to the word (`co-financement`)."""
@@ -85,7 +90,8 @@ def join_lines(lines: list[str], words: set[str] | None = None) -> str:
                     joined not in vocab
                     and min(len(head), len(nxt)) >= 4
                     and head.casefold() not in _JOINING_HEADS
-                    and {head.casefold(), nxt.casefold()} <= {p for w in vocab for p in re.split("['’]", w)}
+                    and _used_alone(head.casefold(), vocab)
+                    and _used_alone(nxt.casefold(), vocab)
                 )
             )
             if joined in vocab and hyphenated not in vocab:
