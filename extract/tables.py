@@ -220,7 +220,7 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
             # next line is a header on its own: this one is a title above it, `Annexe 1 - Programme …`)
             if i + 1 < len(lines) and reads_alone(i + 1):
                 continue
-            if _stacked_header(lines, i, gap, per_line) and not _inside_row(lines, i, per_line):
+            if not _inside_row(lines, i, per_line) and _stacked_header(lines, i, gap, per_line):
                 found.append(i)
             continue
         if _inside_row(lines, i, per_line):

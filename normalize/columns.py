@@ -179,7 +179,7 @@ def concept_hits(text: str) -> set[str]:
     lex = _builtin_compiled()
     words = _words(text)
     significant = [i for i, w in enumerate(words) if w != "€"]
-    if not significant or len(significant) > MAX_LABEL_WORDS:
+    if not significant or len(significant) > MAX_LABEL_WORDS or not _may_be_concept(words[significant[0]], lex):
         return set()
     concepts = _header_concepts(text, lex)
     covered = {i for where in concepts.values() for i in where} & set(significant)
@@ -197,6 +197,12 @@ def concept_hits(text: str) -> set[str]:
         if score > best_score:
             best, best_score = role, score
     return {best} if best_score >= LABEL_SCORE else set()
+
+
+@lru_cache(maxsize=65536)
+def _may_be_concept(word: str, lex: CompiledLexique) -> bool:
+    """Whether a word is close to a word of some concept entry (a cheap test before matching them all)."""
+    return any(_same(w, word) or _same(word, w) for w in lex.concept_words.get(word[:1], ()))
 
 
 def _proper_nouns(text: str) -> set[str]:
@@ -276,6 +282,11 @@ class CompiledLexique:
     def __init__(self, lex: Lexique) -> None:
         self.lex = lex
         self.concepts = {c: [w for e in es if (w := _words(e))] for c, es in lex.concepts.items()}
+        self.concept_words: dict[str, set[str]] = {}  # every word of a concept entry, by first letter
+        for entries in self.concepts.values():
+            for e in entries:
+                for word in e:
+                    self.concept_words.setdefault(word[:1], set()).add(word)
         self.champs = lex.champs
         self.organismes = {x for e in lex.contenus.get("organismes", []) for x in _words(e)}
         self.lieux = {x for e in lex.contenus.get("lieux", []) for x in _words(e)}
@@ -292,15 +303,24 @@ def compiled(lex: Lexique | None) -> CompiledLexique:
     return _builtin_compiled() if lex is None or lex is builtin_lexique() else CompiledLexique(lex)
 
 
-def _match(entry: list[str], words: list[str]) -> list[int]:
-    """Indexes of the header words that hold every word of an entry, or [] when one is missing."""
+def _match(entry: list[str], words: list[str], by_letter: dict[str, list[int]] | None = None) -> list[int]:
+    """Indexes of the header words that hold every word of an entry, or [] when one is missing
+    (`by_letter`: the words' indexes by first letter, as `_same` pairs only words of one letter)."""
     used: list[int] = []
     for t in entry:
-        j = next((j for j, h in enumerate(words) if j not in used and (_same(t, h) or _same(h, t))), None)
+        candidates = by_letter.get(t[:1], ()) if by_letter is not None else range(len(words))
+        j = next((j for j in candidates if j not in used and (_same(t, words[j]) or _same(words[j], t))), None)
         if j is None:
             return []
         used.append(j)
     return used
+
+
+def _by_letter(words: list[str]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for j, w in enumerate(words):
+        out.setdefault(w[:1], []).append(j)
+    return out
 
 
 def header_concepts(header: str, lex: CompiledLexique) -> dict[str, list[int]]:
@@ -308,13 +328,16 @@ def header_concepts(header: str, lex: CompiledLexique) -> dict[str, list[int]]:
     return {k: list(v) for k, v in _header_concepts(header, lex).items()}
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def _header_concepts(header: str, lex: CompiledLexique) -> dict[str, list[int]]:
     words = _words(header)
+    by_letter = _by_letter(words)
     found: dict[str, list[int]] = {}
     for concept, entries in lex.concepts.items():
         for e in entries:
-            where = _match(e, words)
+            if e[0][:1] not in by_letter:
+                continue
+            where = _match(e, words, by_letter)
             if where:
                 found.setdefault(concept, [])
                 found[concept] = sorted(set(found[concept]) | set(where))
