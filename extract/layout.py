@@ -48,7 +48,12 @@ def words_to_phrases(line: list[Word], gap: float) -> list[list[Word]]:
 
 def page_text(words: list[Word]) -> str:
     """A page's text, one visual line per line, top to bottom."""
-    return "\n".join(" ".join(w.text for w in line) for line in words_to_lines(words))
+    return lines_text(words_to_lines(words))
+
+
+def lines_text(lines: list[list[Word]]) -> str:
+    """The text of visual lines, one per line."""
+    return "\n".join(" ".join(w.text for w in line) for line in lines)
 
 
 def join_words(words: list[Word]) -> str:

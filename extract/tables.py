@@ -442,15 +442,18 @@ def _value_spans(line: list[Word], gap: float) -> list[tuple[float, float, bool]
     return spans
 
 
-def borderless_tables(page: Page, inherited: list[float] | None = None) -> list[Found]:
+def borderless_tables(
+    page: Page, inherited: list[float] | None = None, lines: list[list[Word]] | None = None
+) -> list[Found]:
     """Tables found from their header words and the alignment below them; at the top of a page that
-    continues a borderless table without repeating its header, the rows take the inherited columns."""
+    continues a borderless table without repeating its header, the rows take the inherited columns
+    (`lines`: the page's `words_to_lines`, when the caller has them already)."""
     words = page.words
     if not words:
         return []
     lh = line_height(words)
     gap = 0.6 * lh
-    lines = words_to_lines(words)
+    lines = lines if lines is not None else words_to_lines(words)
     anchors = _anchor_lines(lines, gap)
     starts: list[tuple[int, bool]] = [(a, True) for a in anchors]
     if (
@@ -939,11 +942,14 @@ def _page_table(page: Page, found: Found, method: Literal["ruled", "borderless"]
     )
 
 
-def page_to_tables(page: Page, inherited: list[float] | None = None) -> list[PageTable]:
-    """The tables of one page: ruled where the rulings draw a grid, borderless otherwise."""
+def page_to_tables(
+    page: Page, inherited: list[float] | None = None, lines: list[list[Word]] | None = None
+) -> list[PageTable]:
+    """The tables of one page: ruled where the rulings draw a grid, borderless otherwise (`lines`: the
+    page's `words_to_lines`, when the caller has them already)."""
     ruled = [_page_table(page, f, "ruled") for f in ruled_tables(page)]
     if not ruled:
-        return [_page_table(page, f, "borderless") for f in borderless_tables(page, inherited)]
+        return [_page_table(page, f, "borderless") for f in borderless_tables(page, inherited, lines)]
     # a grid drawn around the header alone (its body set without lines) frames no table when the
     # words below it align into one; a grid elsewhere on the page (a framed block) hides no table
     framed = [t for t in ruled if not (t.header and t.report.rows == 0)]

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from models import Amount, DeclaredAmount, Provenance
 from models.convention import Role
 from normalize.amounts import find_amounts
+from normalize.french_model import load_french
 from normalize.text import clean, fold
 
 if TYPE_CHECKING:
@@ -121,12 +121,9 @@ def article_paragraphs(page_texts: list[str]) -> list[Paragraph]:
 # --- spaCy ---------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
 def _nlp() -> Language:
     """The French model with the components the role reading needs (no NER), loaded once."""
-    import spacy
-
-    return spacy.load("fr_core_news_sm", exclude=["ner"])
+    return load_french()
 
 
 @dataclass

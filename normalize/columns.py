@@ -165,7 +165,13 @@ def header_hits(text: str) -> set[str]:
     """The fields whose wording a short piece of header text holds whole and mostly is (used to find
     header lines: `de projet de la démarche` in a body cell is no `Projet` label): a whole label of the
     lexicon, or a short text made mostly of concept words that lead to one field."""
-    return {f for f, s in field_scores(text).items() if s >= HIT_SCORE} | concept_hits(text)
+    return set(_header_hits(text))
+
+
+@lru_cache(maxsize=65536)
+def _header_hits(text: str) -> frozenset[str]:
+    """`header_hits`, cached by text (every line of every page is read for labels; phrases recur)."""
+    return frozenset({f for f, s in _field_scores(text) if s >= HIT_SCORE} | concept_hits(text))
 
 
 MAX_LABEL_WORDS = 8  # a header label is short; a longer text is a sentence that happens to hold concepts

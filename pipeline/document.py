@@ -10,12 +10,12 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from extract.annexes import tables_to_annexes
-from extract.layout import page_text
+from extract.layout import lines_text, words_to_lines
 from extract.pdf import file_sha256
 from extract.pdfium import PdfiumPages
 from extract.repair import read_document
 from extract.tables import page_to_tables
-from models import Convention, Flag, Page, PageTable
+from models import Convention, Flag, Page, PageTable, Word
 from normalize.actions import raw_to_annex
 from normalize.articles import articles_to_declared
 from normalize.declared import totals_to_declared
@@ -57,12 +57,13 @@ class Options(BaseModel):
         return json.dumps(data, sort_keys=True)
 
 
-def pages_to_tables(pages: list[Page]) -> list[PageTable]:
-    """Tables of every page; a borderless table may continue on the next page with its columns."""
+def pages_to_tables(pages: list[Page], lines: list[list[list[Word]]] | None = None) -> list[PageTable]:
+    """Tables of every page; a borderless table may continue on the next page with its columns (`lines`:
+    each page's `words_to_lines`, when the caller has them already)."""
     tables: list[PageTable] = []
     inherited: list[float] | None = None
-    for page in pages:
-        found = page_to_tables(page, inherited)
+    for k, page in enumerate(pages):
+        found = page_to_tables(page, inherited, lines[k] if lines is not None else None)
         tables.extend(found)
         last = found[-1] if found else None
         inherited = (
@@ -78,10 +79,11 @@ def pages_to_convention(
 ) -> Convention:
     """Extracted pages to the convention model: fields, parties, annexes, declared totals (`page_count`: the
     document's pages when not all were read)."""
-    texts = [page_text(p.words) for p in pages]
+    lines = [words_to_lines(p.words) for p in pages]  # read once, for the text and the tables
+    texts = [lines_text(ln) for ln in lines]
     words = lexicon(texts)
     parties = read_parties(texts)
-    raw_annexes = tables_to_annexes(pages_to_tables(pages), lexique)
+    raw_annexes = tables_to_annexes(pages_to_tables(pages, lines), lexique)
     acronyms = {
         part
         for ra in raw_annexes
