@@ -170,15 +170,19 @@ def _chars(
         raise UnsupportedError("texte de page mal indexé")
     api = _char_api(pdfium_c)
     page_text = ctypes.cast(textpage, ctypes.c_void_p).value
-    rect = pdfium_c.FS_RECTF()
-    ox, oy = ctypes.c_double(), ctypes.c_double()
-    rect_at, ox_at, oy_at = ctypes.addressof(rect), ctypes.addressof(ox), ctypes.addressof(oy)
+    # pdfium writes the boxes and origins into these; the memoryviews read them back cheaply
+    rect, xy = (ctypes.c_float * 4)(), (ctypes.c_double * 2)()
+    rect_at, x_at = ctypes.addressof(rect), ctypes.addressof(xy)
+    y_at = x_at + ctypes.sizeof(ctypes.c_double)
+    box, origin_xy = memoryview(rect).cast("B").cast("f"), memoryview(xy).cast("B").cast("d")
     matrix = pdfium_c.FS_MATRIX()
     size = ctypes.c_float()
     text_object, loose_box, origin = api.text_object, api.loose_box, api.origin
-    objects: dict[int, tuple[_Font, float, float]] = {}  # text object -> font, em height, width scale
+    # text object -> font, em height, width scale, font key, font name, descent below the origin
+    objects: dict[int, tuple[_Font, float, float, int, str, float]] = {}
     metrics: dict[tuple[int, str], tuple[float | None, float | None]] = {}
     out: list[Char] = []
+    append = out.append
     last: tuple[int, float, float, float, float] | None = None
     drift, run_object, run_end = 0.0, -1, (float("nan"), float("nan"))
     pending_high = 0
@@ -209,17 +213,19 @@ def _chars(
             obj = ctypes.cast(key, pdfium_c.FPDF_PAGEOBJECT)
             pdfium_c.FPDFTextObj_GetFontSize(obj, ctypes.byref(size))
             font = _font(pdfium_c, pdfium_c.FPDFTextObj_GetFont(obj), fonts, descents, exact)
-            info = (font, matrix.d * size.value, matrix.a * size.value / 1000)
+            em = matrix.d * size.value
+            info = (font, em, matrix.a * size.value / 1000, font.key, font.name, em * font.descent)
             objects[key] = info
-        font, em, xscale = info
-        if text in ("\x02", "\ufffe"):  # pdfium's mark for a hyphen ending a line
+        font, em, xscale, font_key, font_name, below = info
+        if text == "\x02" or text == "\ufffe":  # pdfium's mark for a hyphen ending a line
             text = "-"
 
         if not loose_box(page_text, i, rect_at):
             raise UnsupportedError("caractère sans boîte")
-        origin(page_text, i, ox_at, oy_at)
-        x, y, left, right = ox.value, oy.value, rect.left, rect.right
-        bottom = height - (y + em * font.descent)
+        origin(page_text, i, x_at, y_at)
+        x, y = origin_xy[0], origin_xy[1]
+        left, right = box[0], box[2]
+        bottom = height - (y + below)
         loose = (key, x, y, left, right)
         if loose == last:
             # one glyph mapped to several characters (a ligature's `ff`): pdfminer keeps one character
@@ -234,7 +240,7 @@ def _chars(
             if abs(x - run_end[0]) > 1e-3 or abs(y - run_end[1]) > 1e-3:
                 drift = 0.0
             run_object = key
-        if (key, x, y) != at:
+        if at is None or at[0] != key or at[1] != x or at[2] != y:
             at, group, group_drift, group_start = (key, x, y), text, drift, len(out)
         else:  # another character at the same origin: pdfium splits a ligature glyph (`ﬁ`) into its letters
             group += text
@@ -243,9 +249,9 @@ def _chars(
                 del out[group_start:]
                 drift, text = group_drift, lig
         x0, x1 = (left, right) if left <= right else (right, left)
-        both = metrics.get((font.key, text))
+        both = metrics.get((font_key, text))
         if both is None:
-            both = metrics[(font.key, text)] = (font.width(pdfium_c, text), font.pdfium_width(pdfium_c, text))
+            both = metrics[(font_key, text)] = (font.width(pdfium_c, text), font.pdfium_width(pdfium_c, text))
         advance, own = both
         if advance is not None:
             x0 = x + drift
@@ -256,11 +262,12 @@ def _chars(
             elif drift:
                 raise UnsupportedError("chasse pdfium inconnue")
         run_end = (x + (own if own is not None else 0.0) * xscale, y)
-        if spaced and out and out[-1][5] == font.key and abs(out[-1][4] - bottom) < 0.01 and x0 - out[-1][2] > 0.05:
-            out.append((" ", out[-1][2], round(x0, 4), bottom - em, bottom, font.key, font.name))
-        spaced = False
+        if spaced:
+            if out and out[-1][5] == font_key and abs(out[-1][4] - bottom) < 0.01 and x0 - out[-1][2] > 0.05:
+                append((" ", out[-1][2], round(x0, 4), bottom - em, bottom, font_key, font_name))
+            spaced = False
         # float32 noise off: characters pdfminer places at one x (a zero-width glyph) keep their order
-        out.append((text, round(x0, 4), round(x1, 4), bottom - em, bottom, font.key, font.name))
+        append((text, round(x0, 4), round(x1, 4), bottom - em, bottom, font_key, font_name))
     return out
 
 
@@ -290,12 +297,21 @@ def _is_bold(name: str) -> bool:
     return "bold" in font or font.endswith("-b") or "-b" in font.split("+")[-1][-3:]
 
 
+_LIGATURE_CHARS = frozenset("".join(LIGATURES))
+
+
 def _to_word(chars: list[Char]) -> Word | None:
     texts, x0s, x1s, tops, bottoms, _, names = zip(*chars, strict=True)
-    text = "".join([LIGATURES.get(t, t) for t in texts]).strip()
+    text = "".join(texts)
+    if not _LIGATURE_CHARS.isdisjoint(text):
+        text = "".join([LIGATURES.get(t, t) for t in texts])
+    text = text.strip()
     if not text:
         return None
-    extents = tuple([(a, b) for t, a, b in zip(texts, x0s, x1s, strict=True) if t.strip()])
+    if all(t.strip() for t in texts):  # always, for characters cut at spaces: the extents pair up whole
+        extents = tuple(zip(x0s, x1s, strict=True))
+    else:
+        extents = tuple([(a, b) for t, a, b in zip(texts, x0s, x1s, strict=True) if t.strip()])
     return Word(
         text=text,
         x0=min(x0s),
