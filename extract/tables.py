@@ -30,9 +30,11 @@ class Found(NamedTuple):
     notes: list[str]
     confidence: float  # how sure the grid is (columns and rows), before the header is considered
     dropped: list[str]  # text of the table's region that no cell holds
+    doubts: tuple[str, ...] = ()  # header readings left unsure (a label cut from its unit)
 
 
 _ANNEX_TITLE = re.compile(r"^\s*annexe\s*(n°\s*)?(\d+|[IVX]+)\b", re.IGNORECASE)
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
 
 
 # ---------------------------------------------------------------- ruled tables
@@ -519,6 +521,23 @@ def _table_end(lines: list[list[Word]], start: int, anchors: list[int], lh: floa
     return end
 
 
+_LABEL_TAIL = re.compile(r"\(\s*(?:k|m)?(?:€|eur(?:os?)?)\s*\)|\d{1,4}", re.IGNORECASE)
+
+
+def _header_phrases(line: list[Word], gap: float) -> list[list[Word]]:
+    """The phrases of a header line; a lone unit or number set a little apart after a label (OCR word
+    gaps vary with the ink: `programme` `177`, `total` `(k€)`) stays on that label."""
+    phrases: list[list[Word]] = []
+    for ph in words_to_phrases(line, gap):
+        prev = phrases[-1] if phrases else []
+        tail = len(ph) == 1 and _LABEL_TAIL.fullmatch(ph[0].text) is not None
+        if tail and prev and ph[0].x0 - prev[-1].x1 < 2 * gap and any(_LETTERS.search(w.text) for w in prev):
+            prev.extend(ph)
+        else:
+            phrases.append(list(ph))
+    return phrases
+
+
 def _label_blocks(header: list[list[Word]], gap: float) -> list[tuple[float, float, float, float, list[str]]]:
     """Header phrases (x0, x1, top, bottom, texts), a label wrapped over several lines kept as one: a
     phrase alone under another one's span, set tight below it (`Crédits AMI alloués` / `2024-2025`
@@ -528,7 +547,7 @@ def _label_blocks(header: list[list[Word]], gap: float) -> list[tuple[float, flo
     for ln in header:
         phs = [
             (ph[0].x0, ph[-1].x1, min(w.top for w in ph), max(w.bottom for w in ph), " ".join(w.text for w in ph))
-            for ph in words_to_phrases(ln, gap)
+            for ph in _header_phrases(ln, gap)
         ]
         cur: list[list[Any]] = []
         for x0, x1, top, bottom, text in phs:
@@ -550,6 +569,34 @@ def _label_blocks(header: list[list[Word]], gap: float) -> list[tuple[float, flo
                 cur.append(block)
         prev = cur
     return [(b[0], b[1], b[2], b[3], b[4]) for b in blocks]
+
+
+def _unit_fragment(texts: list[str]) -> bool:
+    """Whether a header block holds only units and numbers (`177`, `(k€)`), not only years."""
+    words = " ".join(texts).split()
+    return all(_LABEL_TAIL.fullmatch(w) for w in words) and not all(_YEAR.fullmatch(w) for w in words)
+
+
+def _cut_labels(header: list[list[Word]], gap: float) -> list[str]:
+    """Header fragments of units or numbers alone, under no label and right beside one at their height:
+    a label cut from its unit, whose column and unit are unsure (one French note each)."""
+    blocks = _label_blocks(header, gap)
+    out = []
+    for x0, x1, top, bottom, texts in blocks:
+        if not _unit_fragment(texts) or any(b[3] <= top + 0.5 and b[0] < x1 and b[1] > x0 for b in blocks):
+            continue  # a label, or a sub-label under its parent
+        beside = [
+            " ".join(b[4])
+            for b in blocks
+            if b[2] < bottom
+            and b[3] > top
+            and min(abs(x0 - b[1]), abs(b[0] - x1)) < 4 * gap
+            and any(_LETTERS.search(t) for t in b[4])
+        ]
+        if beside:
+            cut = f"en-tête « {' '.join(texts)} » isolé à côté de « {beside[0]} »"
+            out.append(f"{cut} : libellé coupé, sens ou unité incertain")
+    return out
 
 
 def _parents_dropped(header: list[list[Word]], gap: float) -> list[tuple[float, float]]:
@@ -634,7 +681,8 @@ def _borderless_block(
     fills = [r for r in page.rulings if r.source == "fill" and _inside(r, box)]
     if drawn or fills:
         evidence += f" ; dessins vus sans grille : {len(drawn)} traits, {len(fills)} bords de fonds"
-    return Found(box, rows, seps, evidence, notes, confidence, _lost(page, lost))
+    doubts = tuple(_cut_labels(block[:head_end], gap)) if head_end else ()
+    return Found(box, rows, seps, evidence, notes, confidence, _lost(page, lost), doubts)
 
 
 def _inside(r: Ruling, box: BBox) -> bool:
@@ -936,8 +984,9 @@ def _page_table(page: Page, found: Found, method: Literal["ruled", "borderless"]
             evidence=found.evidence,
             confidence=found.confidence if n else 0.5,
             rows=len(rows) - n,
-            notes=notes,
+            notes=notes + list(found.doubts),
             dropped=list(found.dropped),
+            doubts=list(found.doubts),
         ),
     )
 

@@ -40,6 +40,7 @@ class ParsingReport(BaseModel):
     rows: int
     dropped: list[str] = []
     notes: list[str] = []
+    doubts: list[str] = []  # readings left unsure (a header label cut from its unit): an `alerte` on the annex
 
 
 class PageTable(BaseModel):

@@ -144,7 +144,24 @@ def column_unrecognised(c: Convention) -> list[Flag]:
                 )
             )
         flags.extend(_doubtful_units(c, annex, page))
+        flags.extend(_unsure_headers(c, annex))
     return flags
+
+
+def _unsure_headers(c: Convention, annex: Annex) -> list[Flag]:
+    """A header the extractor read with a doubt (a label cut from its unit): its columns may be wrong."""
+    doubts = dict.fromkeys(d for report in annex.reports for d in report.doubts)
+    return [
+        flag(
+            c,
+            "COLUMN_UNRECOGNISED",
+            f"Annexe {annex.annexe} : {d} ; vérifier les colonnes de montants",
+            page=annex.pages[0] if annex.pages else None,
+            annexe=annex.annexe,
+            trouve=d,
+        )
+        for d in doubts
+    ]
 
 
 def _doubtful_units(c: Convention, annex: Annex, page: int | None) -> list[Flag]:

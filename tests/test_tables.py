@@ -133,3 +133,54 @@ def test_a_number_after_a_label_keeps_an_ocr_header_a_header() -> None:
     assert _anchor_lines(lines, 3.5) == [0]
     # a header cell holding a number and a word is a label, a cell of a number and its unit an amount
     assert not _amount_cell("177 (k€) Total") and _amount_cell("15 000 € (FSL)") and _amount_cell("150 000 euros")
+
+
+def _moubares() -> tuple[list[Any], list[list[str]]]:
+    """The OCR'd annex pages of a scanned held-out convention (issue 9) and its truth's amounts per row."""
+    import json
+
+    from models import Page
+
+    data = json.loads((FIXTURES / "scan" / "moubares_annexe_ocr.json").read_text(encoding="utf-8"))
+    return [Page.model_validate(p) for p in data["pages"]], data["rows"]
+
+
+def test_an_ocr_parent_label_spreads_with_its_unit_over_its_yearly_columns() -> None:
+    # `Enveloppe du programme 177` / `sollicitée pour 2026-2027 (k€)` over `2026 | 2027 | Total`: OCR sets
+    # `177` and `(k€)` a little apart; the whole label leads the three columns, the AMI is the Total in k€
+    from pipeline.document import pages_to_convention
+    from reconcile import convention_to_flags
+
+    pages, expected = _moubares()
+    conv = pages_to_convention(pages, "moubares.pdf", "0" * 64)
+    [annex] = conv.annexes
+    ami = annex.column("financement_ami")
+    assert ami and ami.multiplier == 1000 and ami.header.endswith("(k€) Total")
+    got = [
+        [ln.numero, *(str(int(v)) if (v := ln.amount(f)) is not None else "" for f in AMOUNT_FIELDS)]
+        for ln in annex.lines
+    ]
+    assert got == expected
+    assert convention_to_flags(conv) == []
+
+
+def test_a_unit_cut_from_its_ocr_label_is_an_alert() -> None:
+    # the same header with no `177` and its `(k€)` set farther apart: which column the unit is for is a
+    # guess, and the annex says so
+    from pipeline.document import pages_to_convention
+    from reconcile import convention_to_flags
+
+    pages, _ = _moubares()
+    moved = []
+    for p in pages:
+        ends = [w for w in p.words if w.text == "2026-2027"]
+        unit = next(w for w in p.words if w.text == "(k€)" and any(0 < w.x0 - e.x1 < 5 for e in ends))
+        words = [
+            w.model_copy(update={"x0": w.x0 + 5, "x1": w.x1 + 5}) if w is unit else w
+            for w in p.words
+            if not (w.text == "177" and w.top < unit.top)
+        ]
+        moved.append(p.model_copy(update={"words": words}))
+    flags = convention_to_flags(pages_to_convention(moved, "moubares.pdf", "0" * 64))
+    cut = [f for f in flags if "libellé coupé" in f.message]
+    assert cut and all(f.code == "COLUMN_UNRECOGNISED" and f.gravite == "alerte" and f.annexe == "1" for f in cut)
