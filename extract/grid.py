@@ -69,11 +69,11 @@ def cell_text(words: list[Word]) -> tuple[str, list[str]]:
 
 def make_cell(words: list[Word], span: int = 1) -> Cell:
     """A cell holding these words, with its box and lowest OCR confidence."""
-    text, _ = cell_text(words)
+    text, lines = cell_text(words)
     confs = [w.conf for w in words if w.conf is not None]
     return Cell(
         text=text,
-        lines=[" ".join(w.text for w in line) for line in words_to_lines(words)],
+        lines=lines,
         bbox=BBox.union([w.bbox for w in words]),
         min_conf=min(confs) if confs else None,
         span=span,

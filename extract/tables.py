@@ -303,11 +303,14 @@ def _gutters(
     n = int((x1 - x0) / step) + 1
 
     def coverage(spans: list[tuple[float, float]]) -> list[int]:
-        cover = [0] * n
+        """How many spans cover each step (counted at their ends, then summed along)."""
+        delta = [0] * (n + 1)
         for a, b in spans:
-            for k in range(max(0, int((a - x0) / step)), min(n, int((b - x0) / step) + 1)):
-                cover[k] += 1
-        return cover
+            start, end = max(0, int((a - x0) / step)), min(n, int((b - x0) / step) + 1)
+            if start < end:
+                delta[start] += 1
+                delta[end] -= 1
+        return list(itertools.accumulate(delta[:n]))
 
     head_cover = coverage(header)
     body_cover = coverage(body)

@@ -146,6 +146,12 @@ def _starts(start: str, text: str) -> bool:
     return _literal(start).match(text) is not None
 
 
+@lru_cache(maxsize=4)
+def _lazy(pattern: str, flags: int) -> LazyAlternation | None:
+    """One split form per pattern: the language's defaults and the model's tokenizer share it."""
+    return LazyAlternation.parse(pattern, flags)
+
+
 @contextmanager
 def lazy_long_patterns(min_chars: int = LAZY_MIN_CHARS) -> Iterator[None]:
     """While loading, `re.compile` of a very long alternation gives a `LazyAlternation` instead."""
@@ -153,7 +159,7 @@ def lazy_long_patterns(min_chars: int = LAZY_MIN_CHARS) -> Iterator[None]:
 
     def compile_(pattern: Any, flags: int = 0) -> Any:
         if isinstance(pattern, str) and len(pattern) >= min_chars:
-            lazy = LazyAlternation.parse(pattern, flags)
+            lazy = _lazy(pattern, flags)
             if lazy is not None:
                 return lazy
         return real(pattern, flags)
