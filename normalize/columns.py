@@ -92,7 +92,6 @@ def _stem(tok: str) -> str:
     return tok
 
 
-@lru_cache(maxsize=1 << 16)
 def _same(a: str, b: str) -> bool:
     """Two tokens are one word: equal, an abbreviation of it (`cofin.`), or near-equal with the same
     first letter (OCR slips)."""
