@@ -92,6 +92,9 @@ def _stem(tok: str) -> str:
     return tok
 
 
+_INFLECTIONS = frozenset({"e", "es", "se", "ses"})
+
+
 def _same(a: str, b: str) -> bool:
     """Two tokens are one word: equal, an abbreviation of it (`cofin.`), or near-equal with the same
     first letter (OCR slips)."""
@@ -100,6 +103,9 @@ def _same(a: str, b: str) -> bool:
     if b.endswith("."):
         core = b[:-1]
         return _stem(core) == a or a.startswith(core)
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    if len(short) >= 4 and long.startswith(short) and long[len(short) :] in _INFLECTIONS:
+        return True  # a feminine form of a stem the plural rule cut (`requis` -> `requi`, header `requise`)
     if a[:1] != b[:1] or min(len(a), len(b)) < 5:
         return False
     budget = 1 if max(len(a), len(b)) < 9 else 2

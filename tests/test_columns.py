@@ -16,7 +16,7 @@ from models import Convention, DocumentFields, Parties
 from models.provenance import BBox
 from models.table import Cell, PageTable, ParsingReport, RawRow
 from normalize.actions import raw_to_annex
-from normalize.columns import _same, _words, header_hits, map_columns
+from normalize.columns import _same, _words, ami_nature, header_hits, map_columns
 from normalize.lexique import Lexique, LexiqueError, builtin_lexique, load_lexique, parse_lexique
 from normalize.statuses import _hits, _split, evolution, statut
 from normalize.text import fold
@@ -456,3 +456,12 @@ def test_end_of_a_header_cell_is_no_action() -> None:
     t = page_table([HEAD[k] for k in keys], [leftover, *[[r[k] for k in keys] for r in ROWS]])
     conv = _convention([t])
     assert [ln.action for ln in conv.annexes[0].lines] == [r["action"] for r in ROWS]
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Participation État au titre de 2025 requise en €", "Crédits requis 2025", "Aides requises (€)"],
+)
+def test_a_feminine_or_plural_form_of_a_nature_word_names_it(header: str) -> None:
+    # `requis` is stemmed `requi` by the plural rule; its inflected forms are still the same word
+    assert ami_nature(header) == "demande"
