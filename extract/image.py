@@ -260,6 +260,21 @@ def flatten_background(gray: Gray, dpi: int) -> Gray:
 DARK_BACKGROUND = 110  # grey level under which a pixel is dark ground, not paper (light text on a coloured band)
 
 
+def _letter_holes(band: Any, dpi: int) -> Any:
+    """What a band encloses that is letter-sized (a bold letter and its counters, wider than the closing
+    reaches), to be inverted with it; a larger white box inside the band is left as it is."""
+    import cv2
+    import numpy as np
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((~band).astype(np.uint8), connectivity=4)
+    rows, cols = band.shape
+    small = np.zeros(n, dtype=bool)
+    for k, (x, y, w, h, _) in enumerate(stats[1:n], 1):
+        inside = x > 0 and y > 0 and x + w < cols and y + h < rows
+        small[k] = inside and h <= dpi / 5 and w <= dpi / 2
+    return small[labels]
+
+
 def invert_dark_bands(gray: Gray, dpi: int) -> Gray:
     """Light text on a dark band (a header band, a dark cell) turned into dark text on white: Tesseract reads
     dark on light only. A band is a dark region at least a sixth of an inch tall and half an inch wide that fills
@@ -280,6 +295,7 @@ def invert_dark_bands(gray: Gray, dpi: int) -> Gray:
         m = max(1, dpi // 40)
         y0, y1, x0, x1 = max(0, y - m), min(gray.shape[0], y + h + m), max(0, x - m), min(gray.shape[1], x + w + m)
         band = cv2.morphologyEx((labels[y0:y1, x0:x1] == i).astype(np.uint8), cv2.MORPH_CLOSE, close).astype(bool)
+        band |= _letter_holes(band, dpi)
         edge = cv2.dilate(band.astype(np.uint8), ring).astype(bool) & ~band
         region = out[y0:y1, x0:x1]
         inverted = 255.0 - region[band]

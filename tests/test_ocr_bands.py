@@ -70,3 +70,15 @@ def test_a_dark_band_is_inverted_and_nothing_else() -> None:
     assert out[130, 300] == 255 and out[130, 105] < 60  # ground white, the letter dark
     assert out[260, 105] == 10 and out[300, 400] == 0  # text on paper and rules untouched
     assert (out[:90] == page[:90]).all()  # paper above the band stays paper
+
+
+def test_a_bold_letters_counters_on_a_band_turn_white_with_its_ground() -> None:
+    page = np.full((400, 800), 255, np.uint8)
+    page[100:200, 50:750] = 89  # a grey header band (a browser's #555 once scanned)
+    page[135:165, 100:126] = 250  # a bold light `o` (12 pt at 200 dpi): a ring of strokes...
+    page[141:159, 106:120] = 89  # ...around a counter of band grey, wider than the closing reaches
+    page[120:180, 300:500] = 255  # a white box inside the band, larger than a letter (a field, not text)
+    out = invert_dark_bands(page, 200)
+    assert out[150, 113] == 255  # the counter is ground: white, as the band's
+    assert out[150, 102] < 60  # the stroke dark
+    assert out[150, 400] == 255  # a hole larger than a letter is left as it was, not inverted to black
