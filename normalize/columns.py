@@ -103,10 +103,12 @@ def _same(a: str, b: str) -> bool:
     if b.endswith("."):
         core = b[:-1]
         return _stem(core) == a or a.startswith(core)
+    if a[:1] != b[:1]:
+        return False
     short, long = (a, b) if len(a) < len(b) else (b, a)
     if len(short) >= 4 and long.startswith(short) and long[len(short) :] in _INFLECTIONS:
         return True  # a feminine form of a stem the plural rule cut (`requis` -> `requi`, header `requise`)
-    if a[:1] != b[:1] or min(len(a), len(b)) < 5:
+    if len(short) < 5:
         return False
     budget = 1 if max(len(a), len(b)) < 9 else 2
     return Levenshtein.distance(a, b, score_cutoff=budget) <= budget and a[:3] == b[:3]
