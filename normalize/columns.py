@@ -125,6 +125,22 @@ def _label_initials() -> dict[str, list[frozenset[str]]]:
     return {f: [frozenset(t[:1] for t in wt) for wt in wts] for f, wts in _label_tokens().items()}
 
 
+@cache
+def _label_vocabulary() -> dict[str, tuple[str, ...]]:
+    """The words of the lexicon's labels, by first letter."""
+    out: dict[str, set[str]] = {}
+    for wordings in _label_tokens().values():
+        for t in (t for wt in wordings for t in wt):
+            out.setdefault(t[:1], set()).add(t)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+@lru_cache(maxsize=16384)
+def _label_words_in(word: str) -> frozenset[str]:
+    """The label words a header word is (`_same`), among those of its first letter (`_same` pairs no others)."""
+    return frozenset(t for t in _label_vocabulary().get(word[:1], ()) if _same(t, word))
+
+
 def field_scores(header: str) -> dict[str, float]:
     """Score (0-100) of each field for one header text, by the whole header labels of the lexicon
     (`[libelles]`): what finds header lines, not what decides a column's meaning."""
@@ -142,23 +158,23 @@ def _field_scores(header: str) -> tuple[tuple[str, float], ...]:
     # header lacks cannot be whole in it, and is skipped unread
     initials = {h[:1] for h in htoks}
     letters = _label_initials()
+    held = [_label_words_in(h) for h in htoks]  # the label words each header word is
     for fld, wordings in _label_tokens().items():
         best = 0.0
         for wt, needed in zip(wordings, letters[fld], strict=True):
             if not wt or not needed <= initials:
                 continue
             used: set[int] = set()
-            hit = 0
             for t in wt:
-                j = next((j for j, h in enumerate(htoks) if j not in used and _same(t, h)), None)
-                if j is not None:
-                    used.add(j)
-                    hit += 1
-            if hit == len(wt):
+                j = next((j for j, words in enumerate(held) if t in words and j not in used), None)
+                if j is None:
+                    break
+                used.add(j)
+            else:
                 # every word of the wording is there: the more of the header it explains, the better
                 score = 80 + 20 * len(wt) / max(len(htoks), len(wt))
                 # the header's first word leads: "Sources cofinancements" is a source, not an amount
-                if _same(wt[0], htoks[0]):
+                if wt[0] in held[0]:
                     score += 5
                 best = max(best, score)
         if best:
