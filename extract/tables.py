@@ -219,8 +219,9 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
             continue
         if labelled < 2 or labelled < 0.6 * total:
             # labels wrapped in their cells: read them whole, each cell's lines stacked (unless the
-            # next line is a header on its own: this one is a title above it, `Annexe 1 - Programme …`)
-            if i + 1 < len(lines) and reads_alone(i + 1):
+            # next line is a header on its own: this one is a title above it, `Annexe 1 - Programme …`;
+            # a line of several labels is the header's first line, its cells wrapping below)
+            if i + 1 < len(lines) and reads_alone(i + 1) and labelled < 2:
                 continue
             if not _inside_row(lines, i, per_line) and _stacked_header(lines, i, gap, per_line):
                 found.append(i)
