@@ -220,8 +220,9 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
         if labelled < 2 or labelled < 0.6 * total:
             # labels wrapped in their cells: read them whole, each cell's lines stacked (unless the
             # next line is a header on its own: this one is a title above it, `Annexe 1 - Programme …`;
-            # a line of several labels is the header's first line, its cells wrapping below)
-            if i + 1 < len(lines) and reads_alone(i + 1) and labelled < 2:
+            # a line of as many labels as a header needs is the header's first line, its cells wrapping)
+            title = labelled < MIN_HEADER_FIELDS or _ANNEX_TITLE.match(" ".join(w.text for w in lines[i]))
+            if i + 1 < len(lines) and reads_alone(i + 1) and title:
                 continue
             if not _inside_row(lines, i, per_line) and _stacked_header(lines, i, gap, per_line):
                 found.append(i)
