@@ -308,10 +308,7 @@ def _to_word(chars: list[Char]) -> Word | None:
     text = text.strip()
     if not text:
         return None
-    if all(t.strip() for t in texts):  # always, for characters cut at spaces: the extents pair up whole
-        extents = tuple(zip(x0s, x1s, strict=True))
-    else:
-        extents = tuple([(a, b) for t, a, b in zip(texts, x0s, x1s, strict=True) if t.strip()])
+    extents = tuple([(a, b) for t, a, b in zip(texts, x0s, x1s, strict=True) if t.strip()])
     return Word(
         text=text,
         x0=min(x0s),

@@ -147,9 +147,8 @@ def field_scores(header: str) -> dict[str, float]:
     return dict(_field_scores(header))
 
 
-@lru_cache(maxsize=65536)
 def _field_scores(header: str) -> tuple[tuple[str, float], ...]:
-    """`field_scores`, cached by text (a pure function of it: the same phrases recur on every page)."""
+    """`field_scores` as pairs (cached with the rest of a text's reading by `_header_hits`)."""
     htoks = _tokens(header)
     scores: dict[str, float] = {}
     if not htoks:
