@@ -82,6 +82,7 @@ _NAME_END = re.compile(
     re.IGNORECASE,
 )
 # between parties: "d'une part", "d'autre part", a line or a sentence that starts with "Et"
+_AGREED = re.compile(r"\b[il1][l1]\W{0,2}\s*(?:est|a\s*été)\s+convenu", re.IGNORECASE)
 _PARTY_SPLIT = re.compile(
     r"d['’]une\s+part\s*[,;]?|d['’]autre\s+part\s*[,;.]?"
     r"|(?:^|\n)[ \t]*(?:Et|ET|et)\b[ \t]*:?[ \t]*(?=\n|[A-ZÉÈÀ]|(?:[lL]['’]|[lL]a\s|[lL]es?\s)\s*[A-ZÉÈÀ])"
@@ -247,8 +248,11 @@ def _parties(text: str, loose: bool = False) -> list[_Party]:
     if not m and not loose:
         return []
     start = m.end() if m else 0
-    end = re.search(r"[Ii]l\s+(?:est|a\s+été)\s+convenu|IL\s+(?:EST|A\s+ÉTÉ)\s+CONVENU", text[start:])
+    # OCR may glue or mark the words (`Ilest convenu`, `Il'est convenu`)
+    end = _AGREED.search(text[start:])
     block = text[start : start + end.start()] if end else text[start : start + 3000]
+    if not end and (last := list(re.finditer(r"d['’]autre\s+part", block))):
+        block = block[: last[-1].end()]  # no closing formula: the parties end with the last `d'autre part`
     parties = []
     for seg in _PARTY_SPLIT.split(block):
         seg = re.sub(r"^\s*(?:(?:et|Et|ET)\b)?\s*:?\s*", "", seg)

@@ -146,8 +146,22 @@ def one_line(names: list[str]) -> list[str]:
     ]
 
 
+def cpo_ocr_formula(names: list[str]) -> list[str]:
+    """A scan's OCR glues or marks the closing formula (`Ilest convenu`, `Il'est convenu`); the article
+    after it names the bodies in a sentence that must not join the parties."""
+    glued = [t.replace("Il est convenu", "Il'est convenu") for t in cpo(names)]
+    said = " et ".join(the(n, capital=False) for n in names)
+    return [glued[0] + f"\nARTICLE 1\nPar la présente convention, l'État et {said} se fixent des objectifs partagés."]
+
+
+def cpo_ocr_glued(names: list[str]) -> list[str]:
+    return [t.replace("Il'est convenu", "Ilest convenu") for t in cpo_ocr_formula(names)]
+
+
 SINGLE_FORMS = [
     cpo,
+    cpo_ocr_formula,
+    cpo_ocr_glued,
     cpo_generic_alias,
     cpo_capitals,
     cpo_two_lines,
@@ -156,7 +170,7 @@ SINGLE_FORMS = [
     partnership_second,
     one_line,
 ]
-JOINT_FORMS = [cpo, cpo_generic_alias, cpo_capitals, cpo_two_lines, title_only]
+JOINT_FORMS = [cpo, cpo_ocr_formula, cpo_ocr_glued, cpo_generic_alias, cpo_capitals, cpo_two_lines, title_only]
 
 
 @pytest.mark.parametrize("form", SINGLE_FORMS, ids=lambda f: f.__name__)
