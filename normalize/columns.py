@@ -427,18 +427,27 @@ def profile(cells: list[str], lex: CompiledLexique, thousands: bool = False) -> 
     n = len(texts)
     p.amounts = sum(v is not None for v in p.values) / n
     p.numbers = sum(bool(_NUMBER_CELL.match(t)) for t in texts) / n
-    bodies = places = statuses = measures = verbs = 0
+    bodies = places = 0.0
+    statuses = measures = verbs = 0
     p.filled = n / max(1, len(cells))
     for t in texts:
         ws = _words(t)
-        body = bool(_ACRONYM.search(t)) or any(w in lex.organismes for w in ws)
-        bodies += body
-        # a place: a few words, each significant one a proper noun or a word of places (`Quartier Nord`)
+        kinds = [w for w in ws if w in lex.organismes]
+        # a place: a few words, led by a word of places (`Quartiers prioritaires`) or each significant one a
+        # proper noun or a word of places (`Quartier Nord`)
         significant = [w for w in re.findall(r"[\w'-]+", t) if len(w) > 3 or w[:1].isupper()]
         named = bool(significant) and all(
             w[:1].isupper() or any(x in lex.lieux for x in _words(w)) for w in significant
         )
-        places += not body and len(ws) <= 4 and named and not _amount_value(t)
+        place = len(ws) <= 4 and (named or (ws[:1] != [] and ws[0] in lex.lieux)) and not _amount_value(t)
+        if _ACRONYM.search(t) or (kinds and not all(w in lex.lieux for w in kinds)):
+            bodies += 1
+        elif kinds and place:  # a word of both (`Toutes communes`, `Centre`): a body or a place, as may be
+            bodies += 0.5
+            places += 0.5
+        else:
+            bodies += bool(kinds)
+            places += place
         statuses += len(ws) <= 20 and bool(statut(t, lex.lex))
         measures += any(w in lex.mesures for w in ws) or "%" in t
         first = fold(t).split()[0] if t.split() else ""

@@ -4,6 +4,7 @@ unsure table from being silent."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from pathlib import Path
@@ -278,6 +279,17 @@ def test_a_geography_column_is_not_the_pilot(header: str) -> None:
     heads = {**HEAD, "geo": header}
     cols = map_columns([heads[k] for k in keys], [[r[k] for k in keys] for r in ROWS])
     assert [c.field for c in cols] == [None, "pilote", "action", "financement_ami"]
+
+
+@pytest.mark.parametrize("header", ["Territoire", "Périmètre", "Secteur"])
+def test_places_named_by_words_of_bodies_are_a_geography(header: str) -> None:
+    # `Toutes communes`, `Centre`: words of bodies too, so the header and the other cells decide
+    keys = ["pilote", "geo", "action", "ami"]
+    places = ["Toutes communes", "Quartiers prioritaires", "Centre", "Zone rurale", "Toutes communes"]
+    rows = [{**r, "geo": place} for r, place in zip(ROWS, itertools.cycle(places), strict=False)]
+    cols = map_columns([{**HEAD, "geo": header}[k] for k in keys], [[r[k] for k in keys] for r in rows])
+    assert [c.field for c in cols] == ["pilote", None, "action", "financement_ami"]
+    assert cols[1].role == "geographie"
 
 
 def test_pilot_found_from_its_bodies_when_its_header_says_nothing() -> None:
