@@ -128,10 +128,45 @@ def find_rules(gray: Gray, dpi: int) -> tuple[list[Segment], Gray]:
     vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, gap)))
+    dots = _dots(ink, dpi)
+    h_dotted = _bridged(dots, h_len, gap, "h")
+    v_dotted = _bridged(dots, v_len, gap, "v")
+    horizontal = cv2.bitwise_or(horizontal, h_dotted)
+    vertical = cv2.bitwise_or(vertical, v_dotted)
     h_segments, h_mask = _rules_of(horizontal, ink, "h", dpi)
     v_segments, v_mask = _rules_of(vertical, ink, "v", dpi)
     mask: Gray = cv2.bitwise_or(h_mask, v_mask)
     return h_segments + v_segments, mask
+
+
+def _dots(ink: Gray, dpi: int) -> Gray:
+    """The specks of ink small enough to be the dots or dashes of a dotted rule (no letter body)."""
+    import cv2
+    import numpy as np
+
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    thin, short = max(3, dpi // 50), max(4, dpi // 10)
+    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    keep = ((h <= thin) & (w <= short)) | ((w <= thin) & (h <= short))
+    keep[0] = False
+    out: Gray = np.where(keep[labels], 255, 0).astype(np.uint8)
+    return out
+
+
+def _bridged(dots: Gray, length: int, gap: int, orientation: str) -> Gray:
+    """Dotted or dashed rules: specks in a row bridged over their gaps, kept where they run a rule's length
+    (text has dots too, `i`s, accents, full stops, but never so many so close in a straight row)."""
+    import cv2
+
+    along = (gap, 1) if orientation == "h" else (1, gap)
+    run = (length, 1) if orientation == "h" else (1, length)
+    closed = cv2.morphologyEx(dots, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, along))
+    opened = cv2.morphologyEx(closed, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, run))
+    # the bridged run keeps the dots' middle rows only: the whole dots along it go too (painted out before OCR)
+    across = (1, 2 * gap + 1) if orientation == "h" else (2 * gap + 1, 1)
+    grown = cv2.dilate(opened, cv2.getStructuringElement(cv2.MORPH_RECT, across))
+    out: Gray = cv2.bitwise_or(opened, cv2.bitwise_and(grown, dots))
+    return out
 
 
 SURE_RULE = 1.0  # inches: a run this long is a rule whatever lies beside it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from statistics import median
 
 from models import Word
@@ -33,6 +34,16 @@ def words_to_lines(words: list[Word], tolerance: float = 0.5) -> list[list[Word]
 def line_height(words: list[Word]) -> float:
     """The median word height, a stand-in for the font size."""
     return median(w.height for w in words) if words else 10.0
+
+
+def phrase_gap(lines: list[list[Word]], lh: float, ink: bool) -> float:
+    """The gap that ends a phrase (a cell's text) on a line: 0.6 of the font size. OCR boxes hold the ink
+    only, shorter than the font, so on OCR'd words the gap is at least 1.6 of the usual word space."""
+    gap = 0.6 * lh
+    if not ink:
+        return gap
+    spaces = [b.x0 - a.x1 for line in lines for a, b in itertools.pairwise(line) if 0 <= b.x0 - a.x1 < lh]
+    return max(gap, 1.6 * median(spaces)) if len(spaces) >= 20 else gap
 
 
 def words_to_phrases(line: list[Word], gap: float) -> list[list[Word]]:

@@ -12,7 +12,7 @@ from statistics import median
 from typing import Any, Literal, NamedTuple
 
 from extract.grid import SNAP, cluster, grid_rows, split_word
-from extract.layout import line_height, words_to_lines, words_to_phrases
+from extract.layout import line_height, phrase_gap, words_to_lines, words_to_phrases
 from models import BBox, Cell, Page, PageTable, ParsingReport, RawRow, Ruling, Word
 from normalize.amounts import parse_amount
 from normalize.columns import header_hits
@@ -221,10 +221,15 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
             # labels wrapped in their cells: read them whole, each cell's lines stacked (unless the
             # next line is a header on its own: this one is a title above it, `Annexe 1 - Programme …`;
             # a line of as many labels as a header needs is the header's first line, its cells wrapping)
-            title = labelled < MIN_HEADER_FIELDS or _ANNEX_TITLE.match(" ".join(w.text for w in lines[i]))
+            # a line of fewer labels is the header's first line when stacking it over the lines below
+            # reads more labelled columns than the next line alone (`Soutien du` / `programme 177`)
+            stacked = _stacked_labels(lines, i, gap, per_line)
+            title = _ANNEX_TITLE.match(" ".join(w.text for w in lines[i])) or (
+                labelled < MIN_HEADER_FIELDS and stacked[1] <= per_line[i + 1][0] if i + 1 < len(lines) else True
+            )
             if i + 1 < len(lines) and reads_alone(i + 1) and title:
                 continue
-            if not _inside_row(lines, i, per_line) and _stacked_header(lines, i, gap, per_line):
+            if not _inside_row(lines, i, per_line) and _stacked_reads(stacked):
                 found.append(i)
             continue
         if _inside_row(lines, i, per_line):
@@ -241,11 +246,18 @@ def _anchor_lines(lines: list[list[Word]], gap: float) -> list[int]:
     return found
 
 
-def _stacked_header(
+def _stacked_reads(counts: tuple[int, int, int]) -> bool:
+    """Whether stacked phrases (`_stacked_labels`: stacks, labelled stacks, fields) read as a header."""
+    stacks, labelled, fields = counts
+    return stacks >= 3 and labelled >= 2 and labelled >= 0.6 * stacks and fields >= MIN_HEADER_FIELDS
+
+
+def _stacked_labels(
     lines: list[list[Word]], i: int, gap: float, per_line: list[tuple[int, set[str], bool, int]]
-) -> bool:
-    """Whether line i starts a header whose labels wrap over the tight lines below it (`Subvention
-    Dihal` / `sollicitée pour` / `2026 (€)`): the phrases stacked by column, then read as labels."""
+) -> tuple[int, int, int]:
+    """The phrases of line i and of the tight lines below it stacked by column (labels wrapped in their
+    cells: `Subvention Dihal` / `sollicitée pour` / `2026 (€)`), read as labels: how many stacks, how
+    many of them labelled, how many fields they name."""
     stacks: list[list[Any]] = []  # [x0, x1, texts]
     for k in range(i, min(i + 4, len(lines))):
         if k > i:
@@ -268,7 +280,7 @@ def _stacked_header(
         h = header_hits(" ".join(texts))
         labelled += bool(h)
         hits |= h
-    return len(stacks) >= 3 and labelled >= 2 and labelled >= 0.6 * len(stacks) and len(hits) >= MIN_HEADER_FIELDS
+    return len(stacks), labelled, len(hits)
 
 
 def _inside_row(lines: list[list[Word]], i: int, per_line: list[tuple[int, set[str], bool, int]]) -> bool:
@@ -459,8 +471,8 @@ def borderless_tables(
     if not words:
         return []
     lh = line_height(words)
-    gap = 0.6 * lh
     lines = lines if lines is not None else words_to_lines(words)
+    gap = phrase_gap(lines, lh, page.ocr.needed)
     anchors = _anchor_lines(lines, gap)
     starts: list[tuple[int, bool]] = [(a, True) for a in anchors]
     if (
@@ -901,20 +913,41 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
         if not sub_headers:
             return k
     pitches: list[float] = []
+    # OCR boxes hold the ink only (gaps vary with the letters): the spacing of a cell's lines is the measure
+    leading = _leading(lines) if page.ocr.needed else None
     for k in range(1, len(lines)):
         gap = min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1])
         pitch = median(w.top for w in lines[k]) - median(w.top for w in lines[k - 1])
         is_bold = sum(w.bold for w in lines[k]) > len(lines[k]) / 2
-        # in a bold header, a bold number is a label's (`programme 177`, `2024`), not a cell's amount
-        amount = any(_is_amount(w.text) and not (bold and w.bold) for w in lines[k])
+        # in a bold header, a bold number is a label's (`programme 177`, `2024`), not a cell's amount; so is
+        # a number inside a phrase that reads as a label (`BOP 177`)
+        labels = _label_words(lines[k], 0.6 * lh)
+        amount = any(_is_amount(w.text) and not (bold and w.bold) and id(w) not in labels for w in lines[k])
         if gap > 0.6 * lh and bold and is_bold and not amount and _under_parent(lines[:k], lines[k], lh):
             continue  # sub-headers set apart under their parent label (`2024 | 2025 | Total`)
-        # OCR boxes hold the ink only (gaps vary with the letters): a line at the header's own spacing goes on it
-        wide = gap > 0.6 * lh and not (pitches and pitch <= 1.2 * median(pitches))
+        # a line at the header's own spacing goes on it
+        usual = median(pitches) if pitches else leading
+        wide = gap > 0.6 * lh and not (usual and pitch <= 1.2 * usual)
         if (bold and not is_bold) or wide or amount:
             return k
         pitches.append(pitch)
     return len(lines)
+
+
+def _label_words(line: list[Word], gap: float) -> set[int]:
+    """Ids of the words of a line's phrases that read as column labels."""
+    return {id(w) for ph in words_to_phrases(line, gap) if header_hits(" ".join(w.text for w in ph)) for w in ph}
+
+
+def _leading(lines: list[list[Word]]) -> float | None:
+    """The pitch of lines inside one cell: the smaller pitches of consecutive lines, where a row break
+    opens a wider one (None under four lines)."""
+    pitches = sorted(
+        median(w.top for w in b) - median(w.top for w in a) for a, b in itertools.pairwise(lines) if a and b
+    )
+    if len(pitches) < 3:
+        return None
+    return median(pitches[: max(1, len(pitches) // 3)])
 
 
 def _under_parent(header: list[list[Word]], line: list[Word], lh: float) -> bool:
