@@ -779,7 +779,8 @@ def _row_hints(page: Page, block: list[list[Word]], x0: float, x1: float) -> lis
     width = x1 - x0
     hs = _merge_segments([r for r in page.rulings if r.orientation == "h" and top - 1 < r.top < bottom + 1], "h")
     ys = cluster([r.top for r in hs if min(r.x1, x1) - max(r.x0, x0) >= 0.6 * width])
-    words = [w for ln in block for w in ln]
+    # a speck read as punctuation on the rule itself (`.`, `-`: a dotted rule's dots, OCR) crosses nothing
+    words = [w for ln in block for w in ln if any(ch.isalnum() for ch in w.text)]
     # a word's box holds its font's ascent and descent: an edge through their margin still passes between
     # lines (spreadsheet rows set their text against the row's edge)
     return [

@@ -451,7 +451,7 @@ def profile(cells: list[str], lex: CompiledLexique, thousands: bool = False) -> 
         statuses += len(ws) <= 20 and bool(statut(t, lex.lex))
         measures += any(w in lex.mesures for w in ws) or "%" in t
         first = fold(t).split()[0] if t.split() else ""
-        verbs += len(first) > 4 and first.endswith(("er", "ir", "re")) and first[:1].isalpha()
+        verbs += len(first) >= 4 and first.endswith(("er", "ir", "re")) and first[:1].isalpha()
     p.bodies, p.places, p.statuses = bodies / n, places / n, statuses / n
     p.measures, p.verbs = measures / n, verbs / n
     p.length = sum(len(t.split()) for t in texts) / n
@@ -549,6 +549,32 @@ def _relations(cols: list[_Column]) -> list[tuple[int, int, int, int, int]]:
     return found
 
 
+def _aims(cols: list[_Column]) -> list[tuple[int, int]]:
+    """Pairs (k, j): column k says in a few words led by verbs what the actions aim at (`Agir avant
+    l'assignation`), beside a column j of short names, few led by a verb, no measure (`Prévention des expulsions`)."""
+
+    def text(p: Profile) -> bool:
+        return p.cells > 0 and p.amounts < 0.3 and p.numbers < 0.3 and p.bodies < 0.5 and p.statuses < 0.4
+
+    out = []
+    for k, col in enumerate(cols):
+        p = col.profile
+        if not (text(p) and p.verbs >= 0.5 and p.length <= 10):
+            continue
+        nouns = [
+            j
+            for j, o in enumerate(cols)
+            if j != k
+            and text(o.profile)
+            and o.profile.verbs <= min(0.3, p.verbs - 0.4)
+            and o.profile.measures < 0.3
+            and o.profile.length <= 8
+        ]
+        if nouns:
+            out.append((k, max(nouns, key=lambda j: cols[j].scores.get("action", 0.0))))
+    return out
+
+
 def _score_columns(headers: list[str], rows: list[list[str]], lex: CompiledLexique) -> list[_Column]:
     # forty rows tell a column's content as well as four hundred
     body = [r for r in rows if not _TOTAL_LABEL.match(next((c for c in r if c.strip()), ""))][:MAX_ROWS]
@@ -569,6 +595,9 @@ def _score_columns(headers: list[str], rows: list[list[str]], lex: CompiledLexiq
                 s += 0.15 * (1 - abs(pos - _POSITION[role]))
             col.scores[role] = s + c
             col.reasons[role] = why
+    for k, j in _aims(cols):
+        cols[k].scores["objectif"] += 0.15
+        cols[k].reasons["objectif"].append(f"verbes, face aux noms de « {cols[j].header} »")
     for a, b, c, agree, total in _relations(cols):
         note = f"« {cols[a].header} » = « {cols[b].header} » + « {cols[c].header} » sur {agree}/{total} lignes"
         cols[a].scores["cout_total"] += 0.3

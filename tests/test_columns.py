@@ -477,3 +477,23 @@ def test_end_of_a_header_cell_is_no_action() -> None:
 def test_a_feminine_or_plural_form_of_a_nature_word_names_it(header: str) -> None:
     # `requis` is stemmed `requi` by the plural rule; its inflected forms are still the same word
     assert ami_nature(header) == "demande"
+
+
+AIMS = [
+    ("Halte de nuit", "CCAS", "Offrir un premier accueil", "94 500 €"),
+    ("Observatoire du sans-abrisme", "Ville de Lyon", "Mieux connaître les parcours", "118 000 €"),
+    ("Prévention des expulsions", "CCAS", "Agir avant l'assignation", "105 000 €"),
+    ("Colocations solidaires", "FAS", "Loger des jeunes sans ressources stables", "20 000 €"),
+]
+
+
+@pytest.mark.parametrize("header", ["Ambition", "Colonne C"])
+def test_an_aim_led_by_verbs_beside_names_is_the_objective_whatever_its_header(header: str) -> None:
+    cols = map_columns(["Actions", "Porteur", header, "Crédits AMI"], [list(r) for r in AIMS])
+    assert [c.field for c in cols] == ["action", "pilote", "objectif", "financement_ami"]
+    assert any("verbes" in r for r in cols[2].reasons)
+
+
+def test_actions_worded_as_aims_with_no_names_beside_them_stay_the_actions() -> None:
+    cols = map_columns(["Colonne A", "Porteur", "Crédits AMI"], [[r[2], r[1], r[3]] for r in AIMS])
+    assert [c.field for c in cols] == ["action", "pilote", "financement_ami"]

@@ -1,7 +1,7 @@
 """Scanned annexes of the held-out generator that told a failure class of the OCR path (issue 9): dotted row
-rules read as dashes that glued rows together, header labels whose OCR word spaces came out wider than the
-phrase gap, a header whose lines sit farther apart than its ink-only boxes suggest. Every row, exact amounts.
-Image filters checked on synthetic pages."""
+rules read as dashes that glued rows together (or left on the rule as a speck that hid it), header labels
+whose OCR word spaces came out wider than the phrase gap, a header whose lines sit farther apart than its
+ink-only boxes suggest. Every row, exact amounts. Image filters checked on synthetic pages."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from reconcile import convention_to_flags
 from tests.test_ocr_slow import _tesseract_fra
 
 HERE = Path(__file__).parent / "fixtures" / "scan_heldout"
-STEMS = ["sarmarville_annexe_p2", "valdorville_annexe_p2-3", "valzanieux_annexe_p2"]
+STEMS = ["bartal_annexe_p2", "sarmarville_annexe_p2", "valdorville_annexe_p2-3", "valzanieux_annexe_p2"]
 AMOUNTS = ("cout_total", "financement_ami", "cofinancement")
 
 
