@@ -279,31 +279,50 @@ def _chars(
         bottom = height - (y + below)
         if spaced:
             if out and out[-1][5] == font_key and abs(out[-1][4] - bottom) < 0.01 and x0 - out[-1][2] > 0.05:
-                append((" ", out[-1][2], round(x0, 4), bottom - em, bottom, font_key, font_name))
+                append((" ", out[-1][2], _round4(x0), bottom - em, bottom, font_key, font_name))
             spaced = False
         # float32 noise off: characters pdfminer places at one x (a zero-width glyph) keep their order
-        append((text, round(x0, 4), round(x1, 4), bottom - em, bottom, font_key, font_name))
+        append((text, _round4(x0), _round4(x1), bottom - em, bottom, font_key, font_name))
     return out
+
+
+_ROUNDER = 1.5 * 2**52  # a float this large has no fractional digit: adding it rounds to an integer
+
+
+def _round4(v: float) -> float:
+    """`round(v, 4)`, cheaper: the scaled value rounded to an integer is the decimal round's digits unless it
+    lies near a tie (or the result is zero, whose sign `round` keeps, or far out of the page), left to `round`."""
+    y = v * 10000.0
+    n = (y + _ROUNDER) - _ROUNDER
+    return n / 10000.0 if n and -0.4999 < y - n < 0.4999 and -1e9 < y < 1e9 else round(v, 4)
+
+
+_X0 = operator.itemgetter(1)
+_TOP = operator.itemgetter(3)
+_FONT_KEY = operator.itemgetter(5)
 
 
 def _cluster_lines(chars: list[Char]) -> list[list[Char]]:
     """pdfplumber's `cluster_objects` on `top` (chained tolerance, clusters in order of `top`), each
     line sorted by `x0`."""
-    tops = sorted({c[3] for c in chars})
+    tops = sorted(set(map(_TOP, chars)))
+    if len(tops) == 1:  # a run of one font on one line, the common case
+        return [sorted(chars, key=_X0)]
     index: dict[float, int] = {}
-    k, last = 0, None
+    k, last = 0, tops[0]
     for t in tops:
-        if last is not None and t > last + Y_TOLERANCE:
+        if t > last + Y_TOLERANCE:
             k += 1
         index[t] = k
         last = t
-    if k == 0:  # one line (a run of one font on one line, the common case)
+    if k == 0:
         return [sorted(chars, key=_X0)]
-    ordered = sorted(chars, key=lambda c: index[c[3]])
-    return [sorted(g, key=_X0) for _, g in itertools.groupby(ordered, key=lambda c: index[c[3]])]
-
-
-_X0 = operator.itemgetter(1)
+    lines: list[list[Char]] = [[] for _ in range(k + 1)]
+    for c in chars:  # content order within a line, as a stable sort on the line keeps it
+        lines[index[c[3]]].append(c)
+    for line in lines:
+        line.sort(key=_X0)
+    return lines
 
 
 @cache
@@ -316,6 +335,7 @@ _LIGATURE_CHARS = frozenset("".join(LIGATURES))
 
 
 def _to_word(chars: list[Char]) -> Word | None:
+    """The word of non-blank characters (a character's text is never empty, so each has its extent)."""
     texts, x0s, x1s, tops, bottoms, _, names = zip(*chars, strict=True)
     text = "".join(texts)
     if not _LIGATURE_CHARS.isdisjoint(text):
@@ -323,7 +343,6 @@ def _to_word(chars: list[Char]) -> Word | None:
     text = text.strip()
     if not text:
         return None
-    extents = tuple([(a, b) for t, a, b in zip(texts, x0s, x1s, strict=True) if t.strip()])
     return Word(
         text=text,
         x0=min(x0s),
@@ -331,7 +350,7 @@ def _to_word(chars: list[Char]) -> Word | None:
         top=min(tops),
         bottom=max(bottoms),
         bold=_is_bold(names[0]),
-        chars=extents if len(extents) == len(text) else (),
+        chars=tuple(zip(x0s, x1s, strict=True)) if len(texts) == len(text) else (),
     )
 
 
@@ -339,23 +358,25 @@ def chars_to_words(chars: list[Char]) -> list[Word]:
     """pdfplumber's `extract_words(x_tolerance=1.5, y_tolerance=2.5, extra_attrs=["fontname"])`, as
     `extract.pdf` keeps them."""
     words: list[Word] = []
-    for _, run in itertools.groupby(chars, key=lambda c: c[5]):
+    add = words.append
+    for _, run in itertools.groupby(chars, key=_FONT_KEY):
         for line in _cluster_lines(list(run)):
-            current: list[Char] = []
-            for c in line:
+            start, p = -1, line[0]  # the current word's first character (-1: none), its last one
+            for j, c in enumerate(line):
                 if c[0].isspace():
-                    if current:
-                        words.append(w) if (w := _to_word(current)) else None
-                    current = []
+                    if start >= 0 and (w := _to_word(line[start:j])) is not None:
+                        add(w)
+                    start = -1
                     continue
-                if current:
-                    p = current[-1]
-                    if c[1] < p[1] or c[1] > p[2] + X_TOLERANCE or abs(c[3] - p[3]) > Y_TOLERANCE:
-                        words.append(w) if (w := _to_word(current)) else None
-                        current = []
-                current.append(c)
-            if current:
-                words.append(w) if (w := _to_word(current)) else None
+                if start < 0:
+                    start = j
+                elif c[1] < p[1] or c[1] > p[2] + X_TOLERANCE or abs(c[3] - p[3]) > Y_TOLERANCE:
+                    if (w := _to_word(line[start:j])) is not None:
+                        add(w)
+                    start = j
+                p = c
+            if start >= 0 and (w := _to_word(line[start:])) is not None:
+                add(w)
     return words
 
 
