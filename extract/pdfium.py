@@ -190,10 +190,12 @@ def _chars(
     metrics: dict[int, dict[str, tuple[float | None, float | None]]] = {}
     out: list[Char] = []
     append = out.append
-    # the last character kept: its text object, origin, index and loose box (fetched when needed)
+    # the last character kept: its text object, origin, index, loose box (fetched when needed), pdfium's advance
     last_key, last_x, last_y, last_i = 0, math.nan, math.nan, -1
     last_box: tuple[float, float] | None = None
-    drift, run_object, run_x, run_y = 0.0, -1, math.nan, math.nan
+    last_own: float | None = None
+    drift, run_xscale = 0.0, 0.0
+    current = 0  # the text object whose font and scales are loaded (a character's first, as keys are never 0)
     pending_high = 0
     group, group_drift, group_start = "", 0.0, 0
     spaced = False  # a space pdfium generated just before this character
@@ -205,7 +207,11 @@ def _chars(
             # `104 000 €`), pdfminer has that glyph and cuts the word there
             spaced = unit == 0x20
             continue
-        if 0xD800 <= unit < 0xE000:
+        if 0x02 < unit < 0xD800:
+            text = chr(unit)
+        elif unit == 0x02 or unit == 0xFFFE:  # pdfium's mark for a hyphen ending a line
+            text = "-"
+        elif 0xD800 <= unit < 0xE000:
             if unit < 0xDC00:
                 pending_high = unit
                 continue
@@ -214,23 +220,23 @@ def _chars(
                 pending_high = 0
             else:
                 text = chr(unit)
-        elif unit == 0x02 or unit == 0xFFFE:  # pdfium's mark for a hyphen ending a line
-            text = "-"
         else:
             text = chr(unit)
-        info = objects.get(key)
-        if info is None:
-            pdfium_c.FPDFText_GetMatrix(textpage, i, ctypes.byref(matrix))
-            if abs(matrix.b) > 1e-9 or abs(matrix.c) > 1e-9 or matrix.a <= 0 or matrix.d <= 0:
-                raise UnsupportedError("texte tourné ou retourné")
-            obj = ctypes.cast(key, pdfium_c.FPDF_PAGEOBJECT)
-            pdfium_c.FPDFTextObj_GetFontSize(obj, ctypes.byref(size))
-            font = _font(pdfium_c, pdfium_c.FPDFTextObj_GetFont(obj), fonts, descents, exact)
-            em = matrix.d * size.value
-            font_metrics = metrics.setdefault(font.key, {})
-            info = (font, em, matrix.a * size.value / 1000, font.key, font.name, em * font.descent, font_metrics)
-            objects[key] = info
-        font, em, xscale, font_key, font_name, below, font_metrics = info
+        if key != current:
+            info = objects.get(key)
+            if info is None:
+                pdfium_c.FPDFText_GetMatrix(textpage, i, ctypes.byref(matrix))
+                if abs(matrix.b) > 1e-9 or abs(matrix.c) > 1e-9 or matrix.a <= 0 or matrix.d <= 0:
+                    raise UnsupportedError("texte tourné ou retourné")
+                obj = ctypes.cast(key, pdfium_c.FPDF_PAGEOBJECT)
+                pdfium_c.FPDFTextObj_GetFontSize(obj, ctypes.byref(size))
+                font = _font(pdfium_c, pdfium_c.FPDFTextObj_GetFont(obj), fonts, descents, exact)
+                em = matrix.d * size.value
+                font_metrics = metrics.setdefault(font.key, {})
+                info = (font, em, matrix.a * size.value / 1000, font.key, font.name, em * font.descent, font_metrics)
+                objects[key] = info
+            font, em, xscale, font_key, font_name, below, font_metrics = info
+            current = key
 
         origin(page_text, i, x_at, y_at)
         x, y = origin_xy[0], origin_xy[1]
@@ -254,12 +260,14 @@ def _chars(
                 del out[group_start:]
                 drift, text = group_drift, lig
         else:
-            if key != run_object:  # a new text object continues the run when pdfium put it where the last ended
-                if abs(x - run_x) > 1e-3 or abs(y - run_y) > 1e-3:
+            if key != last_key:  # a new text object continues the run when pdfium put it where the last one ended
+                run_x = last_x + (last_own if last_own is not None else 0.0) * run_xscale
+                if abs(x - run_x) > 1e-3 or abs(y - last_y) > 1e-3:
                     drift = 0.0
-                run_object = key
+                run_xscale = xscale
             group, group_drift, group_start = text, drift, len(out)
-        last_key, last_x, last_y, last_i, last_box = key, x, y, i, here
+        last_key, last_x, last_y, last_i = key, x, y, i
+        last_box = here
         both = font_metrics.get(text)
         if both is None:
             both = font_metrics[text] = (font.width(pdfium_c, text), font.pdfium_width(pdfium_c, text))
@@ -275,7 +283,7 @@ def _chars(
         else:
             left, right = here if here is not None else loose(i)
             x0, x1 = (left, right) if left <= right else (right, left)
-        run_x, run_y = x + (own if own is not None else 0.0) * xscale, y
+        last_own = own
         bottom = height - (y + below)
         if spaced:
             if out and out[-1][5] == font_key and abs(out[-1][4] - bottom) < 0.01 and x0 - out[-1][2] > 0.05:
@@ -343,15 +351,44 @@ def _to_word(chars: list[Char]) -> Word | None:
     text = text.strip()
     if not text:
         return None
-    return Word(
-        text=text,
-        x0=min(x0s),
-        x1=max(x1s),
-        top=min(tops),
-        bottom=max(bottoms),
-        bold=_is_bold(names[0]),
-        chars=tuple(zip(x0s, x1s, strict=True)) if len(texts) == len(text) else (),
+    return _word(
+        text,
+        min(x0s),
+        min(tops),
+        max(x1s),
+        max(bottoms),
+        _is_bold(names[0]),
+        tuple(zip(x0s, x1s, strict=True)) if len(texts) == len(text) else (),
     )
+
+
+_new = object.__new__
+
+
+def _word(
+    text: str, x0: float, top: float, x1: float, bottom: float, bold: bool, chars: tuple[tuple[float, float], ...]
+) -> Word:
+    """`Word(...)` of values already of its fields' types, built as pydantic unpickles a model: validating
+    them would only copy them, at more cost than the rest of the word."""
+    word: Word = _new(Word)
+    word.__setstate__(
+        {
+            "__dict__": {
+                "text": text,
+                "x0": x0,
+                "top": top,
+                "x1": x1,
+                "bottom": bottom,
+                "conf": None,
+                "bold": bold,
+                "chars": chars,
+            },
+            "__pydantic_extra__": None,
+            "__pydantic_fields_set__": {"text", "x0", "top", "x1", "bottom", "bold", "chars"},
+            "__pydantic_private__": None,
+        }
+    )
+    return word
 
 
 def chars_to_words(chars: list[Char]) -> list[Word]:
