@@ -129,8 +129,8 @@ def _font(pdfium_c: Any, handle: Any, cache: dict[int, _Font], descents: dict[st
 
 @dataclass(frozen=True)
 class _CharApi:
-    """pdfium's per-character calls with plain addresses for arguments and results: the same functions,
-    without ctypes' pointer conversions, which cost more than the calls themselves."""
+    """pdfium's per-character calls declared without argument types: ctypes passes the index as a C int and
+    the addresses as `c_void_p`s, without the conversions that cost more than the calls themselves."""
 
     text_object: Any  # (textpage, index) -> page object address (0 for a character pdfium made up)
     loose_box: Any  # (textpage, index, FS_RECTF address) -> ok
@@ -139,15 +139,13 @@ class _CharApi:
 
 @cache
 def _char_api(pdfium_c: Any) -> _CharApi:
-    v, i = ctypes.c_void_p, ctypes.c_int
-
-    def address(fn: Any) -> int:
-        return ctypes.cast(fn, v).value or 0
+    def bare(fn: Any, restype: Any) -> Any:  # no declared argument: a C function takes the extra ones as given
+        return ctypes.CFUNCTYPE(restype)(ctypes.cast(fn, ctypes.c_void_p).value or 0)
 
     return _CharApi(
-        ctypes.CFUNCTYPE(v, v, i)(address(pdfium_c.FPDFText_GetTextObject)),
-        ctypes.CFUNCTYPE(i, v, i, v)(address(pdfium_c.FPDFText_GetLooseCharBox)),
-        ctypes.CFUNCTYPE(i, v, i, v, v)(address(pdfium_c.FPDFText_GetCharOrigin)),
+        bare(pdfium_c.FPDFText_GetTextObject, ctypes.c_size_t),
+        bare(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int),
+        bare(pdfium_c.FPDFText_GetCharOrigin, ctypes.c_int),
     )
 
 
@@ -165,28 +163,40 @@ def _chars(
         return []
     buf = ctypes.create_string_buffer((n + 1) * 2)
     got = pdfium_c.FPDFText_GetText(textpage, 0, n, ctypes.cast(buf, ctypes.POINTER(ctypes.c_ushort)))
-    units = memoryview(buf.raw[: max(got - 1, 0) * 2]).cast("H")
+    units = memoryview(buf.raw[: max(got - 1, 0) * 2]).cast("H").tolist()
     if len(units) != n:
         raise UnsupportedError("texte de page mal indexé")
     api = _char_api(pdfium_c)
-    page_text = ctypes.cast(textpage, ctypes.c_void_p).value
+    page_text = ctypes.c_void_p(ctypes.cast(textpage, ctypes.c_void_p).value)
     # pdfium writes the boxes and origins into these; the memoryviews read them back cheaply
     rect, xy = (ctypes.c_float * 4)(), (ctypes.c_double * 2)()
-    rect_at, x_at = ctypes.addressof(rect), ctypes.addressof(xy)
-    y_at = x_at + ctypes.sizeof(ctypes.c_double)
+    rect_at = ctypes.c_void_p(ctypes.addressof(rect))
+    x_at = ctypes.c_void_p(ctypes.addressof(xy))
+    y_at = ctypes.c_void_p(ctypes.addressof(xy) + ctypes.sizeof(ctypes.c_double))
     box, origin_xy = memoryview(rect).cast("B").cast("f"), memoryview(xy).cast("B").cast("d")
     matrix = pdfium_c.FS_MATRIX()
     size = ctypes.c_float()
     text_object, loose_box, origin = api.text_object, api.loose_box, api.origin
-    # text object -> font, em height, width scale, font key, font name, descent below the origin
-    objects: dict[int, tuple[_Font, float, float, int, str, float]] = {}
-    metrics: dict[tuple[int, str], tuple[float | None, float | None]] = {}
+
+    def loose(i: int) -> tuple[float, float]:
+        """Character i's loose box, left and right (pdfium fails it only for an index out of range)."""
+        if not loose_box(page_text, i, rect_at):
+            raise UnsupportedError("caractère sans boîte")
+        return box[0], box[2]
+
+    # text object -> font, em height, width scale, font key, font name, descent below the origin, the
+    # font's (pdfminer's advance, pdfium's advance) by character
+    objects: dict[int, tuple[_Font, float, float, int, str, float, dict[str, tuple[float | None, float | None]]]] = {}
+    metrics: dict[int, dict[str, tuple[float | None, float | None]]] = {}
     out: list[Char] = []
     append = out.append
-    last: tuple[int, float, float, float, float] | None = None
-    drift, run_object, run_end = 0.0, -1, (float("nan"), float("nan"))
+    # the last character kept: its text object, origin, index, loose box (fetched when needed), pdfium's advance
+    last_key, last_x, last_y, last_i = 0, math.nan, math.nan, -1
+    last_box: tuple[float, float] | None = None
+    last_own: float | None = None
+    drift, run_xscale = 0.0, 0.0
+    current = 0  # the text object whose font and scales are loaded (a character's first, as keys are never 0)
     pending_high = 0
-    at: tuple[int, float, float] | None = None  # the origin of the last character, and what stands there
     group, group_drift, group_start = "", 0.0, 0
     spaced = False  # a space pdfium generated just before this character
     for i in range(n):
@@ -197,61 +207,70 @@ def _chars(
             # `104 000 €`), pdfminer has that glyph and cuts the word there
             spaced = unit == 0x20
             continue
-        if 0xD800 <= unit < 0xDC00:
-            pending_high = unit
-            continue
-        if 0xDC00 <= unit < 0xE000 and pending_high:
-            text = chr(0x10000 + ((pending_high - 0xD800) << 10) + (unit - 0xDC00))
-            pending_high = 0
+        if 0x02 < unit < 0xD800:
+            text = chr(unit)
+        elif unit == 0x02 or unit == 0xFFFE:  # pdfium's mark for a hyphen ending a line
+            text = "-"
+        elif 0xD800 <= unit < 0xE000:
+            if unit < 0xDC00:
+                pending_high = unit
+                continue
+            if pending_high:
+                text = chr(0x10000 + ((pending_high - 0xD800) << 10) + (unit - 0xDC00))
+                pending_high = 0
+            else:
+                text = chr(unit)
         else:
             text = chr(unit)
-        info = objects.get(key)
-        if info is None:
-            pdfium_c.FPDFText_GetMatrix(textpage, i, ctypes.byref(matrix))
-            if abs(matrix.b) > 1e-9 or abs(matrix.c) > 1e-9 or matrix.a <= 0 or matrix.d <= 0:
-                raise UnsupportedError("texte tourné ou retourné")
-            obj = ctypes.cast(key, pdfium_c.FPDF_PAGEOBJECT)
-            pdfium_c.FPDFTextObj_GetFontSize(obj, ctypes.byref(size))
-            font = _font(pdfium_c, pdfium_c.FPDFTextObj_GetFont(obj), fonts, descents, exact)
-            em = matrix.d * size.value
-            info = (font, em, matrix.a * size.value / 1000, font.key, font.name, em * font.descent)
-            objects[key] = info
-        font, em, xscale, font_key, font_name, below = info
-        if text == "\x02" or text == "\ufffe":  # pdfium's mark for a hyphen ending a line
-            text = "-"
+        if key != current:
+            info = objects.get(key)
+            if info is None:
+                pdfium_c.FPDFText_GetMatrix(textpage, i, ctypes.byref(matrix))
+                if abs(matrix.b) > 1e-9 or abs(matrix.c) > 1e-9 or matrix.a <= 0 or matrix.d <= 0:
+                    raise UnsupportedError("texte tourné ou retourné")
+                obj = ctypes.cast(key, pdfium_c.FPDF_PAGEOBJECT)
+                pdfium_c.FPDFTextObj_GetFontSize(obj, ctypes.byref(size))
+                font = _font(pdfium_c, pdfium_c.FPDFTextObj_GetFont(obj), fonts, descents, exact)
+                em = matrix.d * size.value
+                font_metrics = metrics.setdefault(font.key, {})
+                info = (font, em, matrix.a * size.value / 1000, font.key, font.name, em * font.descent, font_metrics)
+                objects[key] = info
+            font, em, xscale, font_key, font_name, below, font_metrics = info
+            current = key
 
-        if not loose_box(page_text, i, rect_at):
-            raise UnsupportedError("caractère sans boîte")
         origin(page_text, i, x_at, y_at)
         x, y = origin_xy[0], origin_xy[1]
-        left, right = box[0], box[2]
-        bottom = height - (y + below)
-        loose = (key, x, y, left, right)
-        if loose == last:
-            # one glyph mapped to several characters (a ligature's `ff`): pdfminer keeps one character
-            # as wide as the glyph
-            prev = out[-1]
-            if drift or font.widths:
-                raise UnsupportedError("ligature dans une police aux chasses corrigées")
-            out[-1] = (prev[0] + text, prev[1], max(left, right), *prev[3:])
-            continue
-        last = loose
-        if key != run_object:  # a new text object continues the run when pdfium put it where the last ended
-            if abs(x - run_end[0]) > 1e-3 or abs(y - run_end[1]) > 1e-3:
-                drift = 0.0
-            run_object = key
-        if at is None or at[0] != key or at[1] != x or at[2] != y:
-            at, group, group_drift, group_start = (key, x, y), text, drift, len(out)
-        else:  # another character at the same origin: pdfium splits a ligature glyph (`ﬁ`) into its letters
+        here: tuple[float, float] | None = None  # this character's loose box, when fetched
+        if key == last_key and x == last_x and y == last_y:
+            here = loose(i)
+            if last_box is None:
+                last_box = loose(last_i)
+            if here == last_box:
+                # one glyph mapped to several characters (a ligature's `ff`): pdfminer keeps one character
+                # as wide as the glyph
+                prev = out[-1]
+                if drift or font.widths:
+                    raise UnsupportedError("ligature dans une police aux chasses corrigées")
+                out[-1] = (prev[0] + text, prev[1], max(here), *prev[3:])
+                continue
+            # another character at the same origin: pdfium splits a ligature glyph (`ﬁ`) into its letters
             group += text
             lig = next((c for c in _LIGATURE_OF.get(group, ()) if c in font.widths), None)
             if lig is not None:  # pdfminer's one character, with the glyph's width
                 del out[group_start:]
                 drift, text = group_drift, lig
-        x0, x1 = (left, right) if left <= right else (right, left)
-        both = metrics.get((font_key, text))
+        else:
+            if key != last_key:  # a new text object continues the run when pdfium put it where the last one ended
+                run_x = last_x + (last_own if last_own is not None else 0.0) * run_xscale
+                if abs(x - run_x) > 1e-3 or abs(y - last_y) > 1e-3:
+                    drift = 0.0
+                run_xscale = xscale
+            group, group_drift, group_start = text, drift, len(out)
+        last_key, last_x, last_y, last_i = key, x, y, i
+        last_box = here
+        both = font_metrics.get(text)
         if both is None:
-            both = metrics[(font_key, text)] = (font.width(pdfium_c, text), font.pdfium_width(pdfium_c, text))
+            both = font_metrics[text] = (font.width(pdfium_c, text), font.pdfium_width(pdfium_c, text))
         advance, own = both
         if advance is not None:
             x0 = x + drift
@@ -261,34 +280,57 @@ def _chars(
                 drift += (advance - own) * xscale
             elif drift:
                 raise UnsupportedError("chasse pdfium inconnue")
-        run_end = (x + (own if own is not None else 0.0) * xscale, y)
+        else:
+            left, right = here if here is not None else loose(i)
+            x0, x1 = (left, right) if left <= right else (right, left)
+        last_own = own
+        bottom = height - (y + below)
         if spaced:
             if out and out[-1][5] == font_key and abs(out[-1][4] - bottom) < 0.01 and x0 - out[-1][2] > 0.05:
-                append((" ", out[-1][2], round(x0, 4), bottom - em, bottom, font_key, font_name))
+                append((" ", out[-1][2], _round4(x0), bottom - em, bottom, font_key, font_name))
             spaced = False
         # float32 noise off: characters pdfminer places at one x (a zero-width glyph) keep their order
-        append((text, round(x0, 4), round(x1, 4), bottom - em, bottom, font_key, font_name))
+        append((text, _round4(x0), _round4(x1), bottom - em, bottom, font_key, font_name))
     return out
+
+
+_ROUNDER = 1.5 * 2**52  # a float this large has no fractional digit: adding it rounds to an integer
+
+
+def _round4(v: float) -> float:
+    """`round(v, 4)`, cheaper: the scaled value rounded to an integer is the decimal round's digits unless it
+    lies near a tie (or the result is zero, whose sign `round` keeps, or far out of the page), left to `round`."""
+    y = v * 10000.0
+    n = (y + _ROUNDER) - _ROUNDER
+    return n / 10000.0 if n and -0.4999 < y - n < 0.4999 and -1e9 < y < 1e9 else round(v, 4)
+
+
+_X0 = operator.itemgetter(1)
+_TOP = operator.itemgetter(3)
+_FONT_KEY = operator.itemgetter(5)
 
 
 def _cluster_lines(chars: list[Char]) -> list[list[Char]]:
     """pdfplumber's `cluster_objects` on `top` (chained tolerance, clusters in order of `top`), each
     line sorted by `x0`."""
-    tops = sorted({c[3] for c in chars})
+    tops = sorted(set(map(_TOP, chars)))
+    if len(tops) == 1:  # a run of one font on one line, the common case
+        return [sorted(chars, key=_X0)]
     index: dict[float, int] = {}
-    k, last = 0, None
+    k, last = 0, tops[0]
     for t in tops:
-        if last is not None and t > last + Y_TOLERANCE:
+        if t > last + Y_TOLERANCE:
             k += 1
         index[t] = k
         last = t
-    if k == 0:  # one line (a run of one font on one line, the common case)
+    if k == 0:
         return [sorted(chars, key=_X0)]
-    ordered = sorted(chars, key=lambda c: index[c[3]])
-    return [sorted(g, key=_X0) for _, g in itertools.groupby(ordered, key=lambda c: index[c[3]])]
-
-
-_X0 = operator.itemgetter(1)
+    lines: list[list[Char]] = [[] for _ in range(k + 1)]
+    for c in chars:  # content order within a line, as a stable sort on the line keeps it
+        lines[index[c[3]]].append(c)
+    for line in lines:
+        line.sort(key=_X0)
+    return lines
 
 
 @cache
@@ -301,6 +343,7 @@ _LIGATURE_CHARS = frozenset("".join(LIGATURES))
 
 
 def _to_word(chars: list[Char]) -> Word | None:
+    """The word of non-blank characters (a character's text is never empty, so each has its extent)."""
     texts, x0s, x1s, tops, bottoms, _, names = zip(*chars, strict=True)
     text = "".join(texts)
     if not _LIGATURE_CHARS.isdisjoint(text):
@@ -308,39 +351,69 @@ def _to_word(chars: list[Char]) -> Word | None:
     text = text.strip()
     if not text:
         return None
-    extents = tuple([(a, b) for t, a, b in zip(texts, x0s, x1s, strict=True) if t.strip()])
-    return Word(
-        text=text,
-        x0=min(x0s),
-        x1=max(x1s),
-        top=min(tops),
-        bottom=max(bottoms),
-        bold=_is_bold(names[0]),
-        chars=extents if len(extents) == len(text) else (),
+    return _word(
+        text,
+        min(x0s),
+        min(tops),
+        max(x1s),
+        max(bottoms),
+        _is_bold(names[0]),
+        tuple(zip(x0s, x1s, strict=True)) if len(texts) == len(text) else (),
     )
+
+
+_new = object.__new__
+
+
+def _word(
+    text: str, x0: float, top: float, x1: float, bottom: float, bold: bool, chars: tuple[tuple[float, float], ...]
+) -> Word:
+    """`Word(...)` of values already of its fields' types, built as pydantic unpickles a model: validating
+    them would only copy them, at more cost than the rest of the word."""
+    word: Word = _new(Word)
+    word.__setstate__(
+        {
+            "__dict__": {
+                "text": text,
+                "x0": x0,
+                "top": top,
+                "x1": x1,
+                "bottom": bottom,
+                "conf": None,
+                "bold": bold,
+                "chars": chars,
+            },
+            "__pydantic_extra__": None,
+            "__pydantic_fields_set__": {"text", "x0", "top", "x1", "bottom", "bold", "chars"},
+            "__pydantic_private__": None,
+        }
+    )
+    return word
 
 
 def chars_to_words(chars: list[Char]) -> list[Word]:
     """pdfplumber's `extract_words(x_tolerance=1.5, y_tolerance=2.5, extra_attrs=["fontname"])`, as
     `extract.pdf` keeps them."""
     words: list[Word] = []
-    for _, run in itertools.groupby(chars, key=lambda c: c[5]):
+    add = words.append
+    for _, run in itertools.groupby(chars, key=_FONT_KEY):
         for line in _cluster_lines(list(run)):
-            current: list[Char] = []
-            for c in line:
+            start, p = -1, line[0]  # the current word's first character (-1: none), its last one
+            for j, c in enumerate(line):
                 if c[0].isspace():
-                    if current:
-                        words.append(w) if (w := _to_word(current)) else None
-                    current = []
+                    if start >= 0 and (w := _to_word(line[start:j])) is not None:
+                        add(w)
+                    start = -1
                     continue
-                if current:
-                    p = current[-1]
-                    if c[1] < p[1] or c[1] > p[2] + X_TOLERANCE or abs(c[3] - p[3]) > Y_TOLERANCE:
-                        words.append(w) if (w := _to_word(current)) else None
-                        current = []
-                current.append(c)
-            if current:
-                words.append(w) if (w := _to_word(current)) else None
+                if start < 0:
+                    start = j
+                elif c[1] < p[1] or c[1] > p[2] + X_TOLERANCE or abs(c[3] - p[3]) > Y_TOLERANCE:
+                    if (w := _to_word(line[start:j])) is not None:
+                        add(w)
+                    start = j
+                p = c
+            if start >= 0 and (w := _to_word(line[start:])) is not None:
+                add(w)
     return words
 
 

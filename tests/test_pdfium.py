@@ -17,9 +17,11 @@ from extract.pdfium import (
     _descents,
     _exact_widths,
     _fractional_widths,
+    _round4,
+    _word,
     read_pdfium,
 )
-from models import Page
+from models import Page, Word
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = sorted((ROOT / "tests" / "fixtures").rglob("*.pdf")) + sorted((ROOT / "samples").glob("*.pdf"))
@@ -174,3 +176,24 @@ def test_fonts_of_one_name_that_disagree_are_marked() -> None:
         ]
     )
     assert got["Serif"] == -0.25 and got["Sans"] != got["Sans"]  # NaN
+
+
+def test_words_built_without_validation_are_validated_words() -> None:
+    """`_word` skips pydantic's validation: the same model, state and field order as `Word(...)`."""
+    args = ("été", 1.5, 2.0, 3.25, 12.0, True, ((1.5, 2.0), (2.0, 2.5), (2.5, 3.25)))
+    ref = Word(text="été", x0=1.5, top=2.0, x1=3.25, bottom=12.0, bold=True, chars=args[6])
+    got = _word(*args)
+    assert got == ref and repr(got) == repr(ref) and got.__getstate__() == ref.__getstate__()
+    assert got.model_dump_json() == ref.model_dump_json() and hash(got) == hash(ref)
+
+
+def test_round4_is_round() -> None:
+    """`_round4` is `round(v, 4)` to the bit, near ties, zeros and far values included."""
+    import random
+    import struct
+
+    rng = random.Random(11)
+    values = [rng.uniform(-50, 1500) for _ in range(20000)] + [k / 20000 for k in range(-30000, 30000)]
+    values += [k / 20000 + d for k in range(-500, 500) for d in (1e-13, -1e-13)]
+    values += [0.0, -0.0, 4e-5, -4e-5, 5e-5, -5e-5, 1e12, -1e300, float("inf"), 2.675, 1.00005]
+    assert all(struct.pack("d", _round4(v)) == struct.pack("d", round(v, 4)) for v in values)
