@@ -12,11 +12,22 @@ def words_to_lines(words: list[Word], tolerance: float = 0.5) -> list[list[Word]
     """Words grouped into lines (vertical overlap of at least `tolerance` of the smaller height)."""
     lines: list[list[Word]] = []
     tops: list[tuple[float, float]] = []
-    for w in sorted(words, key=lambda w: (w.yc, w.x0)):
+    ordered = sorted(words, key=lambda w: (w.yc, w.x0))
+    # words come by their middle: a line that ends above the middle of this word less half the tallest word
+    # ends above every later word's top, so it can hold none of them (exact for non-negative sizes)
+    half = max((w.bottom - w.top for w in ordered), default=0.0) / 2
+    prune = tolerance >= 0 and all(w.bottom >= w.top for w in ordered)
+    first = 0
+    for w in ordered:
         wt, wb = w.top, w.bottom
         wh = wb - wt
+        if prune:
+            floor = w.yc - half - 1e-6  # float rounding of the middles
+            while first < len(tops) and tops[first][0] <= tops[first][1] < floor:
+                first += 1
         fast = tolerance >= 0 and wh >= 0  # then a line apart from the word cannot hold it: skipped cheaply
-        for i, (top, bottom) in enumerate(tops):
+        for i in range(first, len(tops)):
+            top, bottom = tops[i]
             if fast and (top > wb or bottom < wt) and bottom >= top:
                 continue
             overlap = min(bottom, wb) - max(top, wt)
@@ -27,8 +38,8 @@ def words_to_lines(words: list[Word], tolerance: float = 0.5) -> list[list[Word]
         else:
             lines.append([w])
             tops.append((w.top, w.bottom))
-    ordered = sorted(zip(tops, lines, strict=True), key=lambda t: t[0][0])
-    return [sorted(line, key=lambda w: w.x0) for _, line in ordered]
+    by_top = sorted(zip(tops, lines, strict=True), key=lambda t: t[0][0])
+    return [sorted(line, key=lambda w: w.x0) for _, line in by_top]
 
 
 def line_height(words: list[Word]) -> float:
