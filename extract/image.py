@@ -128,45 +128,62 @@ def find_rules(gray: Gray, dpi: int) -> tuple[list[Segment], Gray]:
     vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, gap)))
-    dots = _dots(ink, dpi)
-    h_dotted = _bridged(dots, h_len, gap, "h")
-    v_dotted = _bridged(dots, v_len, gap, "v")
-    horizontal = cv2.bitwise_or(horizontal, h_dotted)
-    vertical = cv2.bitwise_or(vertical, v_dotted)
+    h_dotted, v_dotted = _dotted(ink, dpi, h_len, v_len, gap)
+    if h_dotted is not None:
+        horizontal = cv2.bitwise_or(horizontal, h_dotted)
+    if v_dotted is not None:
+        vertical = cv2.bitwise_or(vertical, v_dotted)
     h_segments, h_mask = _rules_of(horizontal, ink, "h", dpi)
     v_segments, v_mask = _rules_of(vertical, ink, "v", dpi)
     mask: Gray = cv2.bitwise_or(h_mask, v_mask)
     return h_segments + v_segments, mask
 
 
-def _dots(ink: Gray, dpi: int) -> Gray:
-    """The specks of ink small enough to be the dots or dashes of a dotted rule (no letter body)."""
+def _dotted(ink: Gray, dpi: int, h_len: int, v_len: int, gap: int) -> tuple[Gray | None, Gray | None]:
+    """Dotted or dashed rules, horizontal and vertical: specks of dot size in a straight row, none farther than
+    `gap` from the next, over a rule's length (text has dots too, `i`s, accents, full stops, never so many so
+    close in a row). Each as a mask of its bridged line and its dots (painted out before OCR); None if none."""
     import cv2
     import numpy as np
 
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
     thin, short = max(3, dpi // 50), max(4, dpi // 10)
-    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    keep = ((h <= thin) & (w <= short)) | ((w <= thin) & (h <= short))
-    keep[0] = False
-    out: Gray = np.where(keep[labels], 255, 0).astype(np.uint8)
-    return out
-
-
-def _bridged(dots: Gray, length: int, gap: int, orientation: str) -> Gray:
-    """Dotted or dashed rules: specks in a row bridged over their gaps, kept where they run a rule's length
-    (text has dots too, `i`s, accents, full stops, but never so many so close in a straight row)."""
-    import cv2
-
-    along = (gap, 1) if orientation == "h" else (1, gap)
-    run = (length, 1) if orientation == "h" else (1, length)
-    closed = cv2.morphologyEx(dots, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, along))
-    opened = cv2.morphologyEx(closed, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, run))
-    # the bridged run keeps the dots' middle rows only: the whole dots along it go too (painted out before OCR)
-    across = (1, 2 * gap + 1) if orientation == "h" else (2 * gap + 1, 1)
-    grown = cv2.dilate(opened, cv2.getStructuringElement(cv2.MORPH_RECT, across))
-    out: Gray = cv2.bitwise_or(opened, cv2.bitwise_and(grown, dots))
-    return out
+    x, y, w, h = (stats[:, k] for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
+    masks: list[Gray | None] = []
+    for horizontal in (True, False):
+        across, along, size = (h, w, x) if horizontal else (w, h, y)
+        middle = centroids[:, 1] if horizontal else centroids[:, 0]
+        specks = [i for i in np.flatnonzero((across <= thin) & (along <= short)).tolist() if i]
+        lines: dict[int, list[int]] = {}  # by the pixel row of their middle
+        for i in specks:
+            lines.setdefault(round(float(middle[i])), []).append(i)
+        # a rule's dots lie on one pixel row or astride two: each row with the next (a row alone is one of them);
+        # dust, scattered over the page, never lines up so
+        rows = [lines[r] + lines.get(r + 1, []) for r in sorted(lines)]
+        chains: list[list[int]] = []  # along the line, specks no farther than `gap` apart
+        for row in rows:
+            row.sort(key=size.item)
+            chains.append([row[0]])
+            for i in row[1:]:
+                last = chains[-1][-1]
+                if size[i] - (size[last] + along[last]) <= gap:
+                    chains[-1].append(i)
+                else:
+                    chains.append([i])
+        length = h_len if horizontal else v_len
+        rules = [c for c in chains if len(c) >= 3 and size[c[-1]] + along[c[-1]] - size[c[0]] >= length]
+        if not rules:
+            masks.append(None)
+            continue
+        keep = np.zeros(n, np.uint8)
+        out: Gray = np.zeros_like(ink)
+        for c in rules:
+            keep[c] = 255
+            at = round(float(np.mean(middle[c])))
+            a, b = int(size[c[0]]), int(size[c[-1]] + along[c[-1]] - 1)
+            cv2.line(out, (a, at) if horizontal else (at, a), (b, at) if horizontal else (at, b), 255, 1)
+        masks.append(cv2.bitwise_or(out, keep[labels]))
+    return masks[0], masks[1]
 
 
 SURE_RULE = 1.0  # inches: a run this long is a rule whatever lies beside it

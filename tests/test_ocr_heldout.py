@@ -89,3 +89,12 @@ def test_a_row_of_specks_too_short_for_a_rule_is_no_rule() -> None:
         page[199:202, x : x + 3] = 120
     segments, mask = find_rules(page, 200)
     assert segments == [] and not mask.any()
+
+
+def test_scanner_dust_is_no_dotted_rule() -> None:
+    rng = np.random.default_rng(7)
+    page = np.full((1700, 2300), 255, np.uint8)  # a landscape page at 200 dpi
+    dust = rng.random(page.shape) < 1 / 800  # a desk scanner's black specks (`make_scan.py`'s density)
+    page[dust] = 0
+    segments, mask = find_rules(page, 200)
+    assert segments == [] and not mask.any()
