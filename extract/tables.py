@@ -913,6 +913,7 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
         )
         if not sub_headers:
             return k
+    spaced = phrase_gap(lines, lh, page.ocr.needed)
     pitches: list[float] = []
     # OCR boxes hold the ink only (gaps vary with the letters): the spacing of a cell's lines is the measure
     leading = _leading(lines) if page.ocr.needed else None
@@ -922,8 +923,13 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
         is_bold = sum(w.bold for w in lines[k]) > len(lines[k]) / 2
         # in a bold header, a bold number is a label's (`programme 177`, `2024`), not a cell's amount; so is
         # a number inside a phrase that reads as a label (`BOP 177`)
+        # ... and so is a number that shares its phrase with words (`177 notifiée`): a cell's amount stands alone
         labels = _label_words(lines[k], 0.6 * lh)
-        amount = any(_is_amount(w.text) and not (bold and w.bold) and id(w) not in labels for w in lines[k])
+        amount = any(
+            _is_amount(w.text) and not (bold and w.bold) and id(w) not in labels and _amount_cell(_text(ph))
+            for ph in words_to_phrases(lines[k], spaced)
+            for w in ph
+        )
         if gap > 0.6 * lh and bold and is_bold and not amount and _under_parent(lines[:k], lines[k], lh):
             continue  # sub-headers set apart under their parent label (`2024 | 2025 | Total`)
         # a line at the header's own spacing goes on it
@@ -933,6 +939,10 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
             return k
         pitches.append(pitch)
     return len(lines)
+
+
+def _text(phrase: list[Word]) -> str:
+    return " ".join(w.text for w in phrase)
 
 
 def _label_words(line: list[Word], gap: float) -> set[int]:

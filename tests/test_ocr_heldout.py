@@ -25,7 +25,13 @@ from reconcile import convention_to_flags
 from tests.test_ocr_slow import _tesseract_fra
 
 HERE = Path(__file__).parent / "fixtures" / "scan_heldout"
-STEMS = ["bartal_annexe_p2", "sarmarville_annexe_p2", "valdorville_annexe_p2-3", "valzanieux_annexe_p2"]
+STEMS = [
+    "bartal_annexe_p2",
+    "quindorville_annexe_p2",
+    "sarmarville_annexe_p2",
+    "valdorville_annexe_p2-3",
+    "valzanieux_annexe_p2",
+]
 AMOUNTS = ("cout_total", "financement_ami", "cofinancement")
 
 
@@ -36,9 +42,13 @@ def _read(stem: str) -> Convention:
     return pages_to_convention(pages, pdf.name, "0" * 64)
 
 
+def _truth(stem: str) -> dict[str, Any]:
+    truth: dict[str, Any] = json.loads((HERE / f"{stem}.truth.json").read_text(encoding="utf-8"))
+    return truth
+
+
 def _rows(stem: str) -> list[dict[str, Any]]:
-    truth = json.loads((HERE / f"{stem}.truth.json").read_text(encoding="utf-8"))
-    return [r for a in truth["annexes"] for r in a["rows"]]
+    return [r for a in _truth(stem)["annexes"] for r in a["rows"]]
 
 
 @pytest.mark.slow
@@ -59,8 +69,11 @@ def test_heldout_scans_give_every_row_and_exact_amounts(stem: str) -> None:
             row["periode_financement"],
             row["nature_financement_ami"],
         ), row["ligne"]
-    # the tables' totals agree with their rows and every column is understood: no alarm
-    codes = {"TOTAL_MISMATCH", "ROW_ARITHMETIC", "AMOUNT_UNPARSED", "COLUMN_UNRECOGNISED"}
+    # the tables' totals agree with their rows (but where the document's own do not) and every column is
+    # understood: no alarm the truth does not expect
+    codes = {"TOTAL_MISMATCH", "ROW_ARITHMETIC", "AMOUNT_UNPARSED", "COLUMN_UNRECOGNISED"} - {
+        f["code"] for f in _truth(stem)["expected_flags"]
+    }
     wrong = [f for f in convention_to_flags(conv) if f.code in codes]
     assert not wrong, wrong
 
