@@ -921,12 +921,10 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
         gap = min(w.top for w in lines[k]) - max(w.bottom for w in lines[k - 1])
         pitch = median(w.top for w in lines[k]) - median(w.top for w in lines[k - 1])
         is_bold = sum(w.bold for w in lines[k]) > len(lines[k]) / 2
-        # in a bold header, a bold number is a label's (`programme 177`, `2024`), not a cell's amount; so is
-        # a number inside a phrase that reads as a label (`BOP 177`)
-        # ... and so is a number that shares its phrase with words (`177 notifiée`): a cell's amount stands alone
-        labels = _label_words(lines[k], 0.6 * lh)
+        # in a bold header, a bold number is a label's (`programme 177`, `2024`), not a cell's amount; so is a
+        # number that shares its phrase with words (`BOP 177`, `177 notifiée`): a cell's amount stands alone
         amount = any(
-            _is_amount(w.text) and not (bold and w.bold) and id(w) not in labels and _amount_cell(_text(ph))
+            _is_amount(w.text) and not (bold and w.bold) and _amount_cell(_text(ph))
             for ph in words_to_phrases(lines[k], spaced)
             for w in ph
         )
@@ -942,12 +940,8 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
 
 
 def _text(phrase: list[Word]) -> str:
+    """A phrase's words, spaced."""
     return " ".join(w.text for w in phrase)
-
-
-def _label_words(line: list[Word], gap: float) -> set[int]:
-    """Ids of the words of a line's phrases that read as column labels."""
-    return {id(w) for ph in words_to_phrases(line, gap) if header_hits(" ".join(w.text for w in ph)) for w in ph}
 
 
 def _leading(lines: list[list[Word]]) -> float | None:
