@@ -642,7 +642,7 @@ def _borderless_block(
         return None
     notes: list[str] = []
     header_top = min(w.top for w in block[0])
-    head_end = _header_end(block, lh, page) if has_header else 0
+    head_end = _header_end(block, lh, gap, page) if has_header else 0
     second = 0
     if not has_header:
         if not inherited:
@@ -887,10 +887,10 @@ def _col(x: float, seps: list[float]) -> int:
     return len(seps) - 2
 
 
-def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
+def _header_end(lines: list[list[Word]], lh: float, spaced: float, page: Page) -> int:
     """Index of the first body line after the header that starts at lines[0]: below the first rule
     under which the lines stop looking like a header (a rule between a parent label and its
-    sub-headers does not end it), else at the first change of weight, gap or amount."""
+    sub-headers does not end it), else at the first change of weight, gap or amount (`spaced`: the phrase gap)."""
     top = min(w.top for w in lines[0])
     bold = sum(w.bold for w in lines[0]) > len(lines[0]) / 2
     width = max(w.x1 for ln in lines for w in ln) - min(w.x0 for ln in lines for w in ln)
@@ -913,7 +913,6 @@ def _header_end(lines: list[list[Word]], lh: float, page: Page) -> int:
         )
         if not sub_headers:
             return k
-    spaced = phrase_gap(lines, lh, page.ocr.needed)
     pitches: list[float] = []
     # OCR boxes hold the ink only (gaps vary with the letters): the spacing of a cell's lines is the measure
     leading = _leading(lines) if page.ocr.needed else None

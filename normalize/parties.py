@@ -81,8 +81,9 @@ _NAME_END = re.compile(
     r"|ci-apr[èe]s|en la personne|agissant|d[ûu]ment|habilit[ée]e?|N°\s*SIRET)\b",
     re.IGNORECASE,
 )
-# between parties: "d'une part", "d'autre part", a line or a sentence that starts with "Et"
+# the formula that closes the parties (OCR may glue or mark its words: `Ilest convenu`, `Il'est convenu`)
 _AGREED = re.compile(r"\b[il1][l1]\W{0,2}\s*(?:est|a\s*été)\s+convenu", re.IGNORECASE)
+# between parties: "d'une part", "d'autre part", a line or a sentence that starts with "Et"
 _PARTY_SPLIT = re.compile(
     r"d['’]une\s+part\s*[,;]?|d['’]autre\s+part\s*[,;.]?"
     r"|(?:^|\n)[ \t]*(?:Et|ET|et)\b[ \t]*:?[ \t]*(?=\n|[A-ZÉÈÀ]|(?:[lL]['’]|[lL]a\s|[lL]es?\s)\s*[A-ZÉÈÀ])"
@@ -248,7 +249,6 @@ def _parties(text: str, loose: bool = False) -> list[_Party]:
     if not m and not loose:
         return []
     start = m.end() if m else 0
-    # OCR may glue or mark the words (`Ilest convenu`, `Il'est convenu`)
     end = _AGREED.search(text[start:])
     block = text[start : start + end.start()] if end else text[start : start + 3000]
     if not end and (last := list(re.finditer(r"d['’]autre\s+part", block))):
